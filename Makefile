@@ -1,0 +1,43 @@
+# Everything the project needs is installed by these targets on a machine with only Python 3.11+.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run test lint format typecheck check migrate clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install  ## serve the API (embedded PostgreSQL unless DATABASE_URL is set)
+	$(BIN)/dossier-stats serve
+
+test: install  ## the whole test suite against a real PostgreSQL
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check app tests migrations
+	$(BIN)/ruff format --check app tests migrations
+
+format: install
+	$(BIN)/ruff format app tests migrations
+	$(BIN)/ruff check --fix app tests migrations
+
+typecheck: install
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+migrate: install
+	$(BIN)/dossier-stats migrate
+
+lock:  ## re-resolve requirements.lock from pyproject.toml (needs network)
+	$(PYTHON) -m pip install --quiet uv && $(PYTHON) -m uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,68 @@
+"""HTTP entry points of the catalog: `/v1/domains`, `/v1/units`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from app.catalog import service
+from app.catalog.schemas import DomainIn, DomainOut, UnitIn, UnitOut
+from app.db import SessionDep
+from app.keys.dependencies import AdminKey, ReadKey
+from app.responses import AUTH_ERRORS
+
+router = APIRouter(prefix="/v1", tags=["catalog"], responses=AUTH_ERRORS)
+
+CodePath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[^\x00/]+$")]
+
+
+@router.put(
+    "/domains/{code}",
+    summary="Create or replace a domain",
+    description="Sets a service domain's name and online-filing target (0–1, default 0.20). "
+    "Answers 201 when created, 200 when replaced. Scope `admin`.",
+    response_model=DomainOut,
+    responses={201: {"description": "Created", "model": DomainOut}},
+)
+async def put_domain(
+    code: CodePath, body: DomainIn, session: SessionDep, _: AdminKey, response: Response
+) -> DomainOut:
+    domain, created = await service.put_domain(session, code, body)
+    response.status_code = 201 if created else 200
+    return domain
+
+
+@router.get(
+    "/domains",
+    summary="List domains",
+    description="Every domain with its online-filing target. Scope `read`.",
+)
+async def list_domains(session: SessionDep, _: ReadKey) -> list[DomainOut]:
+    return await service.list_domains(session)
+
+
+@router.put(
+    "/units/{code}",
+    summary="Create or replace a unit",
+    description="Places a unit in the unit tree. `parent_code` must be a known unit that does "
+    "not lie below this one. Answers 201 when created, 200 when replaced. Scope `admin`.",
+    response_model=UnitOut,
+    responses={201: {"description": "Created", "model": UnitOut}},
+)
+async def put_unit(
+    code: CodePath, body: UnitIn, session: SessionDep, _: AdminKey, response: Response
+) -> UnitOut:
+    unit, created = await service.put_unit(session, code, body)
+    response.status_code = 201 if created else 200
+    return unit
+
+
+@router.get(
+    "/units",
+    summary="List units",
+    description="The unit tree as a flat list (`parent_code` links each unit to the one above). "
+    "Scope `read`.",
+)
+async def list_units(session: SessionDep, _: ReadKey) -> list[UnitOut]:
+    return await service.list_units(session)

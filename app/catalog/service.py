@@ -1,0 +1,61 @@
+"""Catalog rules: domains with their targets, and a unit tree that stays a tree."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog import repository
+from app.catalog.schemas import DomainIn, DomainOut, UnitIn, UnitOut
+from app.errors import validation_failed
+from app.models import Domain, Unit
+
+
+def domain_out(domain: Domain) -> DomainOut:
+    """The API form of a domain."""
+    return DomainOut(code=domain.code, name=domain.name, online_target=float(domain.online_target))
+
+
+def unit_out(unit: Unit) -> UnitOut:
+    """The API form of a unit."""
+    return UnitOut(code=unit.code, name=unit.name, parent_code=unit.parent_code, level=unit.level)  # type: ignore[arg-type]
+
+
+async def put_domain(session: AsyncSession, code: str, body: DomainIn) -> tuple[DomainOut, bool]:
+    """Create or replace a domain."""
+    domain, created = await repository.upsert_domain(session, code, body.name, body.online_target)
+    return domain_out(domain), created
+
+
+async def list_domains(session: AsyncSession) -> list[DomainOut]:
+    """All domains."""
+    return [domain_out(d) for d in await repository.list_domains(session)]
+
+
+async def put_unit(session: AsyncSession, code: str, body: UnitIn) -> tuple[UnitOut, bool]:
+    """Create or replace a unit; its parent must exist and must not lie below it."""
+    if body.parent_code is not None:
+        if body.parent_code == code:
+            raise validation_failed(
+                ["body", "parent_code"], "a unit cannot be its own parent", "unit_cycle"
+            )
+        if await repository.get_unit(session, body.parent_code) is None:
+            raise validation_failed(
+                ["body", "parent_code"],
+                f"parent unit {body.parent_code!r} is not in the catalog",
+                "unknown_unit",
+            )
+        if body.parent_code in await repository.unit_subtree(session, code):
+            raise validation_failed(
+                ["body", "parent_code"],
+                f"unit {body.parent_code!r} lies below {code!r}; the tree would loop",
+                "unit_cycle",
+            )
+    unit, created = await repository.upsert_unit(
+        session, code, body.name, body.parent_code, body.level
+    )
+    return unit_out(unit), created
+
+
+async def list_units(session: AsyncSession) -> list[UnitOut]:
+    """All units."""
+    return [unit_out(u) for u in await repository.list_units(session)]

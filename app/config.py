@@ -1,0 +1,37 @@
+"""Typed settings, read from the environment (and an optional `.env` file)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting the service reads; the README's configuration reference mirrors this class."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of an existing PostgreSQL "
+        "(postgresql+asyncpg://user:pw@host/db); unset: embedded PostgreSQL under DATA_DIR.",
+    )
+    data_dir: Path = Field(default=Path(".data"), description="Where embedded PostgreSQL keeps data.")
+    embedded_database: str = Field(default="dossier_stats", description="Database name (embedded).")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_statement_timeout_ms: int = Field(
+        default=30_000, description="Server-side limit for one SQL statement."
+    )
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, description="Largest accepted body.")
+    max_events_per_request: int = 5_000
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,112 @@
+"""HTTP entry points: `POST /v1/events` (ingest) and `GET /v1/dossiers/{code}` (look-up)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Path, Request
+
+from app.config import get_settings
+from app.db import SessionDep
+from app.dossiers import service
+from app.dossiers.schemas import EventBatchIn, DossierOut, IngestResult
+from app.errors import PayloadTooLarge, ValidationFailed, field_error
+from app.keys.dependencies import IngestKey, ReadKey
+from app.responses import AUTH_ERRORS, NOT_FOUND, TOO_LARGE
+
+router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
+
+_INGEST_DESCRIPTION = """
+Stores dossier state snapshots. Each event is validated on its own: invalid ones are listed in
+`rejected` (with `index`, `event_id` and `errors`), the valid ones of the same request are stored.
+
+* The newest snapshot of a dossier by `occurred_at` becomes its current state; on equal
+  `occurred_at` the later arrival wins. An older snapshot is logged but counted as `stale`.
+* The same `event_id` from the same source with the same content is a `duplicate` (nothing
+  changes); with different content it is rejected with code `event_id_conflict`.
+* A key bound to a unit may send only dossiers of that unit or below it (`unit_not_allowed`).
+* `applied + stale + duplicates + len(rejected)` equals the number of events sent, and every
+  statistic reflects the stored events by the time the answer arrives.
+
+Limits: 1–5,000 events, 10 MiB per body (413 beyond). Scope `ingest`.
+"""
+
+
+async def _read_events(request: Request) -> list[Any]:
+    """The `events` array of the body, checked as a whole (items are checked one by one later)."""
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise ValidationFailed(
+            "body is not valid JSON",
+            errors=[field_error(["body"], f"invalid JSON: {exc}", "json_invalid")],
+        ) from None
+    if not isinstance(body, dict):
+        raise ValidationFailed(
+            "body must be an object",
+            errors=[field_error(["body"], "expected an object with 'events'", "object_type")],
+        )
+    extra = sorted(set(body) - {"events"})
+    if extra:
+        raise ValidationFailed(
+            f"unknown field {extra[0]!r}",
+            errors=[field_error(["body", k], "unknown field", "extra_forbidden") for k in extra],
+        )
+    events = body.get("events")
+    if not isinstance(events, list):
+        code = "missing" if events is None else "list_type"
+        raise ValidationFailed(
+            "events must be a list", errors=[field_error(["body", "events"], "expected a list of events", code)]
+        )
+    limit = get_settings().max_events_per_request
+    if not events:
+        raise ValidationFailed(
+            "events is empty",
+            errors=[field_error(["body", "events"], "send at least one event", "too_short")],
+        )
+    if len(events) > limit:
+        raise PayloadTooLarge(
+            f"at most {limit} events per request; got {len(events)}",
+            errors=[field_error(["body", "events"], f"at most {limit} events", "too_long")],
+        )
+    return events
+
+
+@router.post(
+    "/events",
+    tags=["ingest"],
+    summary="Send dossier events",
+    description=_INGEST_DESCRIPTION,
+    response_model=IngestResult,
+    responses=TOO_LARGE,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/EventBatchIn"},
+                    "example": EventBatchIn.model_config["json_schema_extra"]["examples"][0],  # type: ignore[index]
+                }
+            },
+        }
+    },
+)
+async def post_events(request: Request, session: SessionDep, key: IngestKey) -> IngestResult:
+    events = await _read_events(request)
+    return await service.ingest_events(session, key, events)
+
+
+@router.get(
+    "/dossiers/{code}",
+    tags=["dossiers"],
+    summary="Look up a dossier",
+    description="The dossier's current state, when the service last changed it, and how many "
+    "events its log holds. 404 if unknown. Scope `read`.",
+    response_model=DossierOut,
+    responses=NOT_FOUND,
+)
+async def get_dossier(
+    code: Annotated[str, Path(min_length=1, max_length=64)], session: SessionDep, _: ReadKey
+) -> DossierOut:
+    return await service.get_dossier(session, code)

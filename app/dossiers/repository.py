@@ -1,0 +1,196 @@
+"""SQL for the event log and the dossiers' current state. Every batch write is set-based."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Dossier
+
+# unnest keeps the (sorted) array order, so every transaction takes its locks in one order.
+_LOCK_DOSSIERS = text(
+    "SELECT count(*) FROM (SELECT pg_advisory_xact_lock(k)"
+    " FROM unnest(CAST(:keys AS bigint[])) AS l(k)) AS locked"
+)
+
+_EXISTING_EVENTS = text(
+    "SELECT event_id, content_hash FROM dossier_events"
+    " WHERE source = :source AND event_id = ANY(CAST(:event_ids AS varchar[]))"
+)
+
+_INSERT_EVENTS = text(
+    """
+    INSERT INTO dossier_events
+        (source, event_id, api_key_id, dossier_code, occurred_at, content_hash, payload)
+    SELECT :source, e.event_id, :api_key_id, e.dossier_code, e.occurred_at, e.content_hash,
+           CAST(e.payload AS jsonb)
+    FROM unnest(CAST(:event_ids AS varchar[]), CAST(:dossier_codes AS varchar[]),
+                CAST(:occurred_ats AS timestamptz[]), CAST(:hashes AS bytea[]),
+                CAST(:payloads AS text[])) AS e(event_id, dossier_code, occurred_at, content_hash, payload)
+    ORDER BY e.event_id
+    ON CONFLICT (source, event_id) DO NOTHING
+    RETURNING event_id, id
+    """
+)
+
+_CURRENT_STATES = text(
+    "SELECT code, occurred_at FROM dossiers WHERE code = ANY(CAST(:codes AS varchar[]))"
+)
+
+STATE_COLUMNS = (
+    "procedure_code",
+    "procedure_name",
+    "domain_code",
+    "domain_name",
+    "unit_code",
+    "channel",
+    "service_level",
+    "status",
+    "submitted_at",
+    "received_at",
+    "due_at",
+    "finished_at",
+    "returned_at",
+    "received_on",
+    "occurred_at",
+    "last_event_id",
+)
+_STATE_TYPES = {
+    "service_level": "smallint",
+    "received_on": "date",
+    "last_event_id": "bigint",
+    "submitted_at": "timestamptz",
+    "received_at": "timestamptz",
+    "due_at": "timestamptz",
+    "finished_at": "timestamptz",
+    "returned_at": "timestamptz",
+    "occurred_at": "timestamptz",
+    "procedure_name": "text",
+    "domain_name": "text",
+}
+
+_UPSERT_DOSSIERS = text(
+    f"""
+    INSERT INTO dossiers (code, {", ".join(STATE_COLUMNS)}, event_count)
+    SELECT * FROM unnest(CAST(:code AS varchar[]),
+        {", ".join(f"CAST(:{c} AS {_STATE_TYPES.get(c, 'varchar')}[])" for c in STATE_COLUMNS)},
+        CAST(:event_count AS integer[]))
+    ORDER BY 1
+    ON CONFLICT (code) DO UPDATE SET
+        {", ".join(f"{c} = excluded.{c}" for c in STATE_COLUMNS)},
+        event_count = dossiers.event_count + excluded.event_count,
+        updated_at = now()
+    """  # noqa: S608 - built from the constant column list above, not from input
+)
+
+_ADD_EVENT_COUNTS = text(
+    """
+    UPDATE dossiers SET event_count = dossiers.event_count + c.added
+    FROM unnest(CAST(:codes AS varchar[]), CAST(:added AS integer[])) AS c(code, added)
+    WHERE dossiers.code = c.code
+    """
+)
+
+_MARK_STALE = text("UPDATE dossier_events SET stale = true WHERE id = ANY(CAST(:ids AS bigint[]))")
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event ready for the log."""
+
+    event_id: str
+    dossier_code: str
+    occurred_at: dt.datetime
+    content_hash: bytes
+    payload_json: str
+
+
+def lock_key(dossier_code: str) -> int:
+    """A stable signed 64-bit advisory-lock key for a dossier."""
+    digest = hashlib.blake2b(dossier_code.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def lock_dossiers(session: AsyncSession, codes: Sequence[str]) -> None:
+    """Serialise writers of the same dossiers until commit; keys in one global order, no deadlock."""
+    keys = sorted({lock_key(c) for c in codes})
+    if keys:
+        await session.execute(_LOCK_DOSSIERS, {"keys": keys})
+
+
+async def stored_event_hashes(
+    session: AsyncSession, source: str, event_ids: Sequence[str]
+) -> dict[str, bytes]:
+    """Content hashes of the events of `source` already in the log, by event id."""
+    if not event_ids:
+        return {}
+    rows = await session.execute(_EXISTING_EVENTS, {"source": source, "event_ids": list(event_ids)})
+    return {row.event_id: bytes(row.content_hash) for row in rows}
+
+
+async def insert_events(
+    session: AsyncSession, source: str, api_key_id: int, events: Sequence[NewEvent]
+) -> dict[str, int]:
+    """Append events to the log; returns the log id of each one inserted (others already were)."""
+    if not events:
+        return {}
+    rows = await session.execute(
+        _INSERT_EVENTS,
+        {
+            "source": source,
+            "api_key_id": api_key_id,
+            "event_ids": [e.event_id for e in events],
+            "dossier_codes": [e.dossier_code for e in events],
+            "occurred_ats": [e.occurred_at for e in events],
+            "hashes": [e.content_hash for e in events],
+            "payloads": [e.payload_json for e in events],
+        },
+    )
+    return {row.event_id: row.id for row in rows}
+
+
+async def current_occurred_at(session: AsyncSession, codes: Sequence[str]) -> dict[str, dt.datetime]:
+    """`occurred_at` of the stored state of each known dossier."""
+    if not codes:
+        return {}
+    rows = await session.execute(_CURRENT_STATES, {"codes": list(codes)})
+    return {row.code: row.occurred_at for row in rows}
+
+
+async def upsert_states(
+    session: AsyncSession, states: Sequence[dict[str, Any]], added_events: dict[str, int]
+) -> None:
+    """Write new current states; `added_events` counts the events each dossier gained."""
+    if not states:
+        return
+    params: dict[str, list[Any]] = {"code": [s["code"] for s in states]}
+    for column in STATE_COLUMNS:
+        params[column] = [s[column] for s in states]
+    params["event_count"] = [added_events[s["code"]] for s in states]
+    await session.execute(_UPSERT_DOSSIERS, params)
+
+
+async def add_event_counts(session: AsyncSession, added_events: dict[str, int]) -> None:
+    """Count events logged for dossiers whose state did not change."""
+    if added_events:
+        codes = sorted(added_events)
+        await session.execute(
+            _ADD_EVENT_COUNTS, {"codes": codes, "added": [added_events[c] for c in codes]}
+        )
+
+
+async def mark_stale(session: AsyncSession, event_log_ids: Sequence[int]) -> None:
+    """Flag logged events that did not become current."""
+    if event_log_ids:
+        await session.execute(_MARK_STALE, {"ids": list(event_log_ids)})
+
+
+async def get_dossier(session: AsyncSession, code: str) -> Dossier | None:
+    """One dossier's current state."""
+    return await session.scalar(select(Dossier).where(Dossier.code == code))

@@ -1,0 +1,170 @@
+"""Request and response bodies of the event ingest and the dossier look-up."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from app.validation import Code, EventId, Name, StrictInput, Timestamp
+
+Channel = Literal["in_person", "online", "postal"]
+Status = Literal[
+    "submitted",
+    "received",
+    "refused",
+    "processing",
+    "supplement_requested",
+    "fees_due",
+    "withdrawn",
+    "stopped",
+    "finished",
+    "returned",
+]
+ServiceLevel = Literal[2, 3, 4]
+
+STATUSES_WITHOUT_RECEIPT = frozenset({"submitted", "refused"})
+
+
+class DossierFields(BaseModel):
+    """The state of one dossier; each field names the national (DVCQG) field it maps to."""
+
+    code: Code = Field(description="Dossier code, unique across the service. DVCQG: MaHoSo.")
+    procedure_code: Code = Field(description="Procedure code. DVCQG: MaTTHC.")
+    procedure_name: Name | None = Field(default=None, description="DVCQG: TenTTHC.")
+    domain_code: Code = Field(
+        description="Service domain; an unknown one is added to the catalog. DVCQG: MaLinhVuc."
+    )
+    domain_name: Name | None = Field(default=None, description="DVCQG: TenLinhVuc.")
+    unit_code: Code = Field(
+        description="Handling unit; an unknown one is added to the catalog. DVCQG: DonViXuLy."
+    )
+    channel: Channel = Field(
+        description="in_person | online | postal. DVCQG: KenhThucHien 1 | 2 | 3."
+    )
+    service_level: ServiceLevel = Field(
+        description="Online service level of the procedure when filed: 2, 3 or 4. DVCQG: MucDo."
+    )
+    status: Status = Field(description="DVCQG: TrangThaiHoSo 1 … 10 in the order listed.")
+    submitted_at: Timestamp | None = Field(default=None, description="DVCQG: NgayNopHoSo.")
+    received_at: Timestamp | None = Field(
+        default=None,
+        description="Required unless status is submitted or refused. DVCQG: NgayTiepNhan.",
+    )
+    due_at: Timestamp | None = Field(default=None, description="DVCQG: NgayHenTra.")
+    finished_at: Timestamp | None = Field(default=None, description="DVCQG: NgayKetThucXuLy.")
+    returned_at: Timestamp | None = Field(default=None, description="DVCQG: NgayTra.")
+
+
+class DossierIn(DossierFields, StrictInput):
+    """A dossier snapshot as sent in an event."""
+
+    @model_validator(mode="after")
+    def _received_at_when_received(self) -> DossierIn:
+        if self.received_at is None and self.status not in STATUSES_WITHOUT_RECEIPT:
+            raise ValueError(f"received_at is required when status is {self.status}")
+        return self
+
+
+EVENT_EXAMPLE: dict[str, Any] = {
+    "event_id": "H26-282-000123-7",
+    "occurred_at": "2017-02-10T09:15:00+07:00",
+    "dossier": {
+        "code": "000.28.31.H26-170209-0001",
+        "procedure_code": "1.001193",
+        "procedure_name": "Đăng ký khai sinh",
+        "domain_code": "TP",
+        "domain_name": "Tư pháp",
+        "unit_code": "10441",
+        "channel": "online",
+        "service_level": 3,
+        "status": "processing",
+        "submitted_at": "2017-02-09T12:02:00+07:00",
+        "received_at": "2017-02-09T14:00:00+07:00",
+        "due_at": "2017-02-14T17:00:00+07:00",
+        "finished_at": None,
+        "returned_at": None,
+    },
+}
+
+
+class EventIn(StrictInput):
+    """A snapshot of one dossier's whole state at `occurred_at`."""
+
+    model_config = {"json_schema_extra": {"examples": [EVENT_EXAMPLE]}}
+
+    event_id: EventId = Field(description="Idempotency key, unique per source system (1–128 chars).")
+    occurred_at: Timestamp = Field(description="When the one-stop-shop recorded this state.")
+    dossier: DossierIn
+
+
+class EventBatchIn(StrictInput):
+    """The body of `POST /v1/events` (documentation only: items are validated one by one)."""
+
+    model_config = {"json_schema_extra": {"examples": [{"events": [EVENT_EXAMPLE]}]}}
+
+    events: list[EventIn] = Field(min_length=1, max_length=5000)
+
+
+class RejectedEvent(BaseModel):
+    """An event of the batch that was not stored, and why."""
+
+    index: int = Field(description="Position of the event in the request, from 0.")
+    event_id: str | None
+    errors: list[dict[str, Any]] = Field(description="`{loc, msg, code}` entries.")
+
+
+class IngestResult(BaseModel):
+    """What happened to each event of a batch; the four counts add up to the events sent."""
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "applied": 2,
+                    "stale": 1,
+                    "duplicates": 1,
+                    "rejected": [
+                        {
+                            "index": 3,
+                            "event_id": "H26-282-000123-9",
+                            "errors": [
+                                {
+                                    "loc": ["events", 3, "dossier", "unit_code"],
+                                    "msg": "this key may not send dossiers of unit 10444",
+                                    "code": "unit_not_allowed",
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ]
+        }
+    }
+
+    applied: int = Field(description="Events that became their dossier's current state.")
+    stale: int = Field(description="Events logged but older than the dossier's stored state.")
+    duplicates: int = Field(description="Events already stored with the same id and content.")
+    rejected: list[RejectedEvent]
+
+
+class DossierOut(DossierFields):
+    """A dossier's current state."""
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    **EVENT_EXAMPLE["dossier"],
+                    "occurred_at": "2017-02-10T02:15:00Z",
+                    "updated_at": "2017-02-10T02:15:03Z",
+                    "events": 3,
+                }
+            ]
+        }
+    }
+
+    occurred_at: dt.datetime = Field(description="`occurred_at` of the snapshot in force.")
+    updated_at: dt.datetime = Field(description="When the service last changed this dossier.")
+    events: int = Field(description="How many events the log holds for this dossier.")

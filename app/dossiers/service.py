@@ -1,0 +1,284 @@
+"""The ingest rules: per-item validation, idempotency per source, newest snapshot wins."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog import repository as catalog
+from app.dossiers import repository
+from app.dossiers.repository import NewEvent
+from app.dossiers.schemas import DossierOut, EventIn, IngestResult, RejectedEvent
+from app.errors import NotFound, field_error, pydantic_errors
+from app.keys.service import Principal
+from app.localtime import local_date
+
+_EVENT = TypeAdapter(EventIn)
+
+
+@dataclass
+class _Candidate:
+    index: int
+    event: EventIn
+    content_hash: bytes
+    payload_json: str
+
+
+def _canonical(event: EventIn) -> bytes:
+    """The event's content in one canonical form: same meaning, same bytes (instants in UTC)."""
+    return orjson.dumps(event.model_dump(mode="python"), option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z)
+
+
+_TIMESTAMP_FIELDS = ("submitted_at", "received_at", "due_at", "finished_at", "returned_at")
+
+
+def _normalised(event: EventIn) -> EventIn:
+    """The event with every instant in UTC, so `+07:00` and `Z` spellings compare equal."""
+    dossier = event.dossier.model_copy(
+        update={
+            name: value.astimezone(dt.UTC)
+            for name in _TIMESTAMP_FIELDS
+            if (value := getattr(event.dossier, name)) is not None
+        }
+    )
+    return event.model_copy(
+        update={"occurred_at": event.occurred_at.astimezone(dt.UTC), "dossier": dossier}
+    )
+
+
+def _state_row(event: EventIn, log_id: int) -> dict[str, Any]:
+    d = event.dossier
+    return {
+        "code": d.code,
+        "procedure_code": d.procedure_code,
+        "procedure_name": d.procedure_name,
+        "domain_code": d.domain_code,
+        "domain_name": d.domain_name,
+        "unit_code": d.unit_code,
+        "channel": d.channel,
+        "service_level": d.service_level,
+        "status": d.status,
+        "submitted_at": d.submitted_at,
+        "received_at": d.received_at,
+        "due_at": d.due_at,
+        "finished_at": d.finished_at,
+        "returned_at": d.returned_at,
+        "received_on": local_date(d.received_at),
+        "occurred_at": event.occurred_at,
+        "last_event_id": log_id,
+    }
+
+
+class _Batch:
+    """Sorts the events of one request into applied, stale, duplicate and rejected."""
+
+    def __init__(self) -> None:
+        self.applied = 0
+        self.stale = 0
+        self.duplicates = 0
+        self.rejected: list[RejectedEvent] = []
+
+    def reject(self, index: int, event_id: str | None, errors: list[dict[str, Any]]) -> None:
+        self.rejected.append(RejectedEvent(index=index, event_id=event_id, errors=errors))
+
+    def conflict(self, candidate: _Candidate) -> None:
+        self.reject(
+            candidate.index,
+            candidate.event.event_id,
+            [
+                field_error(
+                    ["events", candidate.index, "event_id"],
+                    "this event_id was already sent by this source with different content",
+                    "event_id_conflict",
+                )
+            ],
+        )
+
+    def result(self) -> IngestResult:
+        self.rejected.sort(key=lambda r: r.index)
+        return IngestResult(
+            applied=self.applied, stale=self.stale, duplicates=self.duplicates, rejected=self.rejected
+        )
+
+
+def _raw_event_id(raw: Any) -> str | None:
+    if isinstance(raw, dict):
+        value = raw.get("event_id")
+        if isinstance(value, str):
+            return value[:128]
+    return None
+
+
+async def ingest_events(session: AsyncSession, key: Principal, raw_events: list[Any]) -> IngestResult:
+    """Validate, deduplicate and apply a batch; the answer counts every event exactly once."""
+    batch = _Batch()
+    valid: list[_Candidate] = []
+    for index, raw in enumerate(raw_events):
+        try:
+            event = _normalised(_EVENT.validate_python(raw))
+        except ValidationError as exc:
+            batch.reject(index, _raw_event_id(raw), pydantic_errors(exc.errors(), ["events", index]))
+            continue
+        canonical = _canonical(event)
+        valid.append(
+            _Candidate(index, event, hashlib.sha256(canonical).digest(), canonical.decode())
+        )
+
+    if key.unit_code is not None and valid:
+        allowed = await catalog.unit_subtree(session, key.unit_code)
+        permitted = []
+        for c in valid:
+            if c.event.dossier.unit_code in allowed:
+                permitted.append(c)
+            else:
+                batch.reject(
+                    c.index,
+                    c.event.event_id,
+                    [
+                        field_error(
+                            ["events", c.index, "dossier", "unit_code"],
+                            f"this key may only send dossiers of unit {key.unit_code} "
+                            "or of units below it",
+                            "unit_not_allowed",
+                        )
+                    ],
+                )
+        valid = permitted
+
+    # Within the request: the first occurrence of an event_id stands for the rest.
+    first: dict[str, _Candidate] = {}
+    for c in valid:
+        seen = first.get(c.event.event_id)
+        if seen is None:
+            first[c.event.event_id] = c
+        elif seen.content_hash == c.content_hash:
+            batch.duplicates += 1
+        else:
+            batch.conflict(c)
+    candidates = list(first.values())
+
+    new = await _drop_logged(session, key.source, candidates, batch)
+    if not new:
+        return batch.result()
+
+    await repository.lock_dossiers(session, [c.event.dossier.code for c in new])
+    await _ensure_catalog(session, new)
+    log_ids = await repository.insert_events(
+        session,
+        key.source,
+        key.key_id,
+        [
+            NewEvent(c.event.event_id, c.event.dossier.code, c.event.occurred_at, c.content_hash,
+                     c.payload_json)
+            for c in new
+        ],
+    )
+    # A concurrent request may have logged the same event_id between our check and insert.
+    raced = [c for c in new if c.event.event_id not in log_ids]
+    if raced:
+        await _drop_logged(session, key.source, raced, batch)
+    inserted = [c for c in new if c.event.event_id in log_ids]
+    await _apply(session, inserted, log_ids, batch)
+    return batch.result()
+
+
+async def _drop_logged(
+    session: AsyncSession, source: str, candidates: list[_Candidate], batch: _Batch
+) -> list[_Candidate]:
+    """Count events already in the log as duplicates or conflicts; return the others."""
+    stored = await repository.stored_event_hashes(
+        session, source, [c.event.event_id for c in candidates]
+    )
+    fresh = []
+    for c in candidates:
+        stored_hash = stored.get(c.event.event_id)
+        if stored_hash is None:
+            fresh.append(c)
+        elif stored_hash == c.content_hash:
+            batch.duplicates += 1
+        else:
+            batch.conflict(c)
+    return fresh
+
+
+async def _ensure_catalog(session: AsyncSession, candidates: list[_Candidate]) -> None:
+    """Add domains, units and procedures that events name and the catalog lacks."""
+    domains: dict[str, str | None] = {}
+    units: set[str] = set()
+    procedures: dict[str, tuple[str | None, str, int, str]] = {}
+    for c in candidates:
+        d = c.event.dossier
+        if d.domain_name or d.domain_code not in domains:
+            domains[d.domain_code] = d.domain_name or domains.get(d.domain_code)
+        units.add(d.unit_code)
+        procedures.setdefault(
+            d.procedure_code, (d.procedure_name, d.domain_code, d.service_level, d.unit_code)
+        )
+    await catalog.ensure_domains(session, domains)
+    await catalog.ensure_units(session, units)
+    await catalog.ensure_procedures(session, procedures)
+
+
+async def _apply(
+    session: AsyncSession, inserted: list[_Candidate], log_ids: dict[str, int], batch: _Batch
+) -> None:
+    """Replay the logged events in arrival order against the stored states (held locked)."""
+    current = await repository.current_occurred_at(
+        session, sorted({c.event.dossier.code for c in inserted})
+    )
+    winners: dict[str, _Candidate] = {}
+    added: Counter[str] = Counter()
+    stale_ids: list[int] = []
+    for c in inserted:  # request order = arrival order; on equal occurred_at the later wins
+        code = c.event.dossier.code
+        added[code] += 1
+        stored_at = current.get(code)
+        if stored_at is None or c.event.occurred_at >= stored_at:
+            current[code] = c.event.occurred_at
+            winners[code] = c
+            batch.applied += 1
+        else:
+            stale_ids.append(log_ids[c.event.event_id])
+            batch.stale += 1
+    states = [
+        _state_row(winners[code].event, log_ids[winners[code].event.event_id])
+        for code in sorted(winners)
+    ]
+    await repository.upsert_states(session, states, added)
+    await repository.add_event_counts(
+        session, {code: n for code, n in added.items() if code not in winners}
+    )
+    await repository.mark_stale(session, stale_ids)
+
+
+async def get_dossier(session: AsyncSession, code: str) -> DossierOut:
+    """A dossier's current state; 404 when unknown."""
+    dossier = await repository.get_dossier(session, code)
+    if dossier is None:
+        raise NotFound(f"dossier {code!r} is unknown")
+    return DossierOut(
+        code=dossier.code,
+        procedure_code=dossier.procedure_code,
+        procedure_name=dossier.procedure_name,
+        domain_code=dossier.domain_code,
+        domain_name=dossier.domain_name,
+        unit_code=dossier.unit_code,
+        channel=dossier.channel,  # type: ignore[arg-type]
+        service_level=dossier.service_level,  # type: ignore[arg-type]
+        status=dossier.status,  # type: ignore[arg-type]
+        submitted_at=dossier.submitted_at,
+        received_at=dossier.received_at,
+        due_at=dossier.due_at,
+        finished_at=dossier.finished_at,
+        returned_at=dossier.returned_at,
+        occurred_at=dossier.occurred_at,
+        updated_at=dossier.updated_at,
+        events=dossier.event_count,
+    )

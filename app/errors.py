@@ -1,0 +1,200 @@
+"""Application errors, and the single place that renders every error as problem+json (RFC 9457)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://dossier-stats.example/problems/"
+
+
+class AppError(Exception):
+    """Base of the errors the service answers on purpose."""
+
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers
+
+
+class ValidationFailed(AppError):
+    """Input that is well-formed but breaks a rule; carries per-field errors."""
+
+    status = 422
+    slug = "validation-error"
+    title = "Validation error"
+
+
+class NotAuthenticated(AppError):
+    """No key, or a key the service does not know."""
+
+    status = 401
+    slug = "unauthorized"
+    title = "Unauthorized"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(AppError):
+    """A known key without the scope the endpoint needs."""
+
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
+class NotFound(AppError):
+    """The named resource does not exist."""
+
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(AppError):
+    """The request contradicts stored data."""
+
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class PayloadTooLarge(AppError):
+    """The body, or the number of events in it, is over the limit."""
+
+    status = 413
+    slug = "payload-too-large"
+    title = "Payload too large"
+
+
+class ServiceUnavailable(AppError):
+    """The database cannot be reached; the client should retry."""
+
+    status = 503
+    slug = "service-unavailable"
+    title = "Service unavailable"
+
+
+def field_error(loc: list[str | int], msg: str, code: str) -> dict[str, Any]:
+    """One entry of a problem's `errors` list."""
+    return {"loc": loc, "msg": msg, "code": code}
+
+
+def validation_failed(loc: list[str | int], msg: str, code: str) -> ValidationFailed:
+    """A 422 about a single field."""
+    return ValidationFailed(msg, errors=[field_error(loc, msg, code)])
+
+
+def pydantic_errors(errors: Any, prefix: list[str | int] | None = None) -> list[dict[str, Any]]:
+    """Pydantic's error list in the contract's `{loc, msg, code}` form."""
+    base = list(prefix or [])
+    return [field_error(base + list(e["loc"]), e["msg"], e["type"]) for e in errors]
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """A problem+json response."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+_HTTP_TITLES = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Unauthorized"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    413: ("payload-too-large", "Payload too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+}
+
+
+def _is_database_down(exc: BaseException) -> bool:
+    """True for errors that mean PostgreSQL is unreachable rather than a bug in a query."""
+    if isinstance(exc, (ConnectionError, OSError, TimeoutError)):
+        return True
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    name = type(getattr(exc, "orig", exc)).__name__
+    return name in {"CannotConnectNowError", "ConnectionDoesNotExistError", "AdminShutdownError"}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error the app can raise as problem+json."""
+
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        return problem(
+            exc.status, exc.title, exc.detail, slug=exc.slug, errors=exc.errors, headers=exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = pydantic_errors(exc.errors())
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5]
+        )
+        return problem(
+            422, "Validation error", detail or "invalid request", slug="validation-error",
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug, title = _HTTP_TITLES.get(exc.status_code, ("http-error", "HTTP error"))
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        return problem(exc.status_code, title, detail, slug=slug, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        if _is_database_down(exc):
+            logger.warning("database unavailable (request %s): %s", request_id, exc)
+            return problem(
+                503, "Service unavailable", "The database is unavailable; retry shortly.",
+                slug="service-unavailable", headers={"Retry-After": "5"},
+            )
+        logger.exception("unexpected error (request %s)", request_id)
+        return problem(
+            500, "Internal server error", f"Unexpected error; request id {request_id}.",
+            slug="internal-error",
+        )

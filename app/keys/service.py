@@ -1,0 +1,84 @@
+"""API keys: creation, verification, revocation. Only a SHA-256 of each key is stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import NotFound, ValidationFailed
+from app.keys import repository
+from app.models import ApiKey, Unit
+
+SCOPES = ("ingest", "read", "admin")
+KEY_PREFIX = "dsk_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller, as identified by its key."""
+
+    key_id: int
+    name: str
+    source: str
+    scopes: frozenset[str]
+    unit_code: str | None
+
+
+def hash_key(key: str) -> bytes:
+    """The stored form of a key."""
+    return hashlib.sha256(key.encode("utf-8")).digest()
+
+
+async def authenticate(session: AsyncSession, presented: str) -> Principal | None:
+    """The principal behind a presented key, or None when the key is unknown or revoked."""
+    digest = hash_key(presented)
+    key = await repository.find_active_by_hash(session, digest)
+    # The lookup is by hash, so the secret never meets a timing-sensitive comparison;
+    # the constant-time check guards the row we got back all the same.
+    if key is None or not hmac.compare_digest(key.key_hash, digest):
+        return None
+    return Principal(key.id, key.name, key.source, frozenset(key.scopes), key.unit_code)
+
+
+async def create_key(
+    session: AsyncSession,
+    *,
+    name: str,
+    scopes: list[str],
+    unit_code: str | None = None,
+    source: str | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key; returns the stored row and the secret, which is shown only this once."""
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        raise ValidationFailed(f"scopes must be among {', '.join(SCOPES)}; got {scopes}")
+    if not name.strip():
+        raise ValidationFailed("name must not be empty")
+    if unit_code is not None and await session.get(Unit, unit_code) is None:
+        raise NotFound(f"unit {unit_code!r} is not in the catalog")
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(
+        name=name,
+        source=source or name,
+        key_hash=hash_key(secret),
+        prefix=secret[:12],
+        scopes=sorted(set(scopes)),
+        unit_code=unit_code,
+    )
+    return await repository.add(session, key), secret
+
+
+async def list_keys(session: AsyncSession) -> list[ApiKey]:
+    """Every key (without secrets)."""
+    return await repository.list_all(session)
+
+
+async def revoke_key(session: AsyncSession, key_id: int) -> None:
+    """Revoke a key; it stops working with the next request."""
+    if not await repository.revoke(session, key_id, dt.datetime.now(dt.UTC)):
+        raise NotFound(f"no active key with id {key_id}")

@@ -1,0 +1,85 @@
+"""The application factory: routers, error rendering, limits, and the database lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
+
+from app import __version__
+from app.catalog.endpoints import router as catalog_router
+from app.config import Settings, get_settings
+from app.db import create_engine, create_sessionmaker, resolve_database_url
+from app.dossiers.endpoints import router as dossiers_router
+from app.dossiers.schemas import EventBatchIn
+from app.errors import install_error_handlers
+from app.health import router as health_router
+from app.limits import BodySizeLimitMiddleware
+from app.migrate import head_revision
+from app.stats.endpoints import router as stats_router
+
+DESCRIPTION = """
+**dossier-stats** keeps the state of every one-stop-shop (một cửa) dossier and reports the
+online-filing ratio and the other figures officials are judged on, exactly and at once.
+
+* Send dossier state snapshots to `POST /v1/events` (or in the national `DongBoHoSoMC` form).
+* Read figures from `/v1/stats/...`: every ratio names its `basis`.
+* Every `/v1` request carries `Authorization: Bearer <key>`; keys are made with
+  `dossier-stats keys create`. Scopes: `ingest`, `read`, `admin`.
+* Dates: timestamps sent in carry an offset; reports use the calendar of Asia/Ho_Chi_Minh and
+  `from` / `to` are local dates, both inclusive.
+* Errors are `application/problem+json` (RFC 9457) with `errors: [{loc, msg, code}]`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the ASGI application; the database is opened in the lifespan, not at import."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = resolve_database_url(settings)
+        engine = create_engine(url, settings)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.migration_head = head_revision()
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="dossier-stats",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.include_router(health_router)
+    app.include_router(dossiers_router)
+    app.include_router(stats_router)
+    app.include_router(catalog_router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The generated document, plus the event schemas that the ingest endpoint reads by hand."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    _, extra = models_json_schema(
+        [(EventBatchIn, "validation")], ref_template="#/components/schemas/{model}"
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, definition in extra.get("$defs", {}).items():
+        components.setdefault(name, definition)
+    app.openapi_schema = schema
+    return schema

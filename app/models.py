@@ -1,0 +1,202 @@
+"""The tables. Schema changes go through Alembic migrations in `migrations/versions`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+STATUSES = (
+    "submitted",
+    "received",
+    "refused",
+    "processing",
+    "supplement_requested",
+    "fees_due",
+    "withdrawn",
+    "stopped",
+    "finished",
+    "returned",
+)
+CHANNELS = ("in_person", "online", "postal")
+UNIT_LEVELS = ("province", "district", "commune")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+Timestamp = DateTime(timezone=True)
+
+
+class Domain(Base):
+    """A service domain (lĩnh vực) and the online-filing target the city set for it."""
+
+    __tablename__ = "domains"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    online_target: Mapped[Decimal] = mapped_column(
+        Numeric(5, 4), server_default=text("0.20"), nullable=False
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("online_target >= 0 AND online_target <= 1", name="online_target_range"),
+    )
+
+
+class Unit(Base):
+    """An administrative unit (đơn vị) in the unit tree."""
+
+    __tablename__ = "units"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    parent_code: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("units.code", ondelete="RESTRICT"), index=True
+    )
+    level: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(f"level IS NULL OR {_in('level', UNIT_LEVELS)}", name="level_known"),
+        CheckConstraint("parent_code IS NULL OR parent_code <> code", name="not_own_parent"),
+    )
+
+
+class Procedure(Base):
+    """An administrative procedure (TTHC); filled from events until the catalog sets it."""
+
+    __tablename__ = "procedures"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    domain_code: Mapped[str] = mapped_column(
+        String(64), ForeignKey("domains.code"), index=True, nullable=False
+    )
+    service_level: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    unit_levels: Mapped[list[str]] = mapped_column(
+        ARRAY(String(16)), server_default=text("'{}'"), nullable=False
+    )
+    from_catalog: Mapped[bool] = mapped_column(server_default=text("false"), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("service_level IN (2, 3, 4)", name="service_level_known"),
+    )
+
+
+class ApiKey(Base):
+    """An API key: only its SHA-256 is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), nullable=False)
+    source: Mapped[str] = mapped_column(String(128), nullable=False)
+    key_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True, nullable=False)
+    prefix: Mapped[str] = mapped_column(String(16), nullable=False)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(String(16)), nullable=False)
+    unit_code: Mapped[str | None] = mapped_column(String(64), ForeignKey("units.code"))
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+    __table_args__ = (
+        CheckConstraint("scopes <@ ARRAY['ingest','read','admin']::varchar[]", name="scopes_known"),
+    )
+
+
+class Dossier(Base):
+    """The current state of a dossier: its newest snapshot by `occurred_at`."""
+
+    __tablename__ = "dossiers"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    procedure_code: Mapped[str] = mapped_column(String(64), nullable=False)
+    procedure_name: Mapped[str | None] = mapped_column(Text)
+    domain_code: Mapped[str] = mapped_column(
+        String(64), ForeignKey("domains.code"), nullable=False
+    )
+    domain_name: Mapped[str | None] = mapped_column(Text)
+    unit_code: Mapped[str] = mapped_column(String(64), ForeignKey("units.code"), nullable=False)
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)
+    service_level: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    status: Mapped[str] = mapped_column(String(32), nullable=False)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    received_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    due_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    returned_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    # Local (Asia/Ho_Chi_Minh) date of received_at: what reports group and filter by.
+    received_on: Mapped[dt.date | None] = mapped_column(Date)
+    occurred_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False)
+    last_event_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    event_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(_in("status", STATUSES), name="status_known"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel_known"),
+        CheckConstraint("service_level IN (2, 3, 4)", name="service_level_known"),
+        Index("ix_dossiers_received_on_domain", "received_on", "domain_code"),
+        Index("ix_dossiers_unit_received_on", "unit_code", "received_on"),
+    )
+
+
+class DossierEvent(Base):
+    """The append-only log of every accepted event, with the key that sent it."""
+
+    __tablename__ = "dossier_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(128), nullable=False)
+    event_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    api_key_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("api_keys.id"), nullable=False)
+    dossier_code: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False)
+    arrived_at: Mapped[dt.datetime] = mapped_column(
+        Timestamp, server_default=func.now(), nullable=False
+    )
+    content_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    stale: Mapped[bool] = mapped_column(server_default=text("false"), nullable=False)
+    payload: Mapped[dict[str, object]] = mapped_column(JSONB, nullable=False)
+
+    __table_args__ = (
+        Index("uq_dossier_events_source_event_id", "source", "event_id", unique=True),
+    )

@@ -1,0 +1,60 @@
+"""OpenAPI descriptions of the error answers every endpoint can give."""
+
+from typing import Any
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+                    "msg": {"type": "string"},
+                    "code": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+def _problem(description: str, status: int, title: str, detail: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/problem+json": {
+                "schema": PROBLEM_SCHEMA,
+                "example": {
+                    "type": f"https://dossier-stats.example/problems/{title.lower().replace(' ', '-')}",
+                    "title": title,
+                    "status": status,
+                    "detail": detail,
+                },
+            }
+        },
+    }
+
+
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: _problem("Missing, unknown or revoked key.", 401, "Unauthorized", "Unknown or revoked API key."),
+    403: _problem("The key lacks the scope.", 403, "Forbidden", "This key lacks the 'read' scope."),
+    422: _problem(
+        "Invalid input; `errors` names each field and reason.",
+        422,
+        "Validation error",
+        "query.from: Field required",
+    ),
+    503: _problem("The database is unavailable; retry after `Retry-After`.", 503,
+                  "Service unavailable", "The database is unavailable; retry shortly."),
+}
+
+NOT_FOUND = {404: _problem("Not found.", 404, "Not found", "dossier 'X' is unknown")}
+TOO_LARGE = {413: _problem("Body over 10 MiB or more than 5,000 events.", 413, "Payload too large",
+                           "at most 5000 events per request")}
