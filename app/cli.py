@@ -69,8 +69,10 @@ def serve_command(
     migrate.upgrade(url)
     _in_transaction(seed_catalog)
     settings = settings.model_copy(update={"database_url": url})
-    err.print(f"[green]dossier-stats[/] on http://{host or settings.host}:{port or settings.port}"
-              " — docs at /docs")
+    err.print(
+        f"[green]dossier-stats[/] on http://{host or settings.host}:{port or settings.port}"
+        " — docs at /docs"
+    )
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,
@@ -93,7 +95,9 @@ def keys_create(
         row, secret = await keys.create_key(
             session, name=name, scopes=scope, unit_code=unit, source=source
         )
-        err.print(f"key {row.id} for {row.name} (source {row.source}, scopes {', '.join(row.scopes)})")
+        err.print(
+            f"key {row.id} for {row.name} (source {row.source}, scopes {', '.join(row.scopes)})"
+        )
         return secret
 
     try:
@@ -111,9 +115,16 @@ def keys_list() -> None:
     rows = _in_transaction(keys.list_keys)
     table = Table("id", "name", "source", "prefix", "scopes", "unit", "created", "revoked")
     for r in rows:
-        table.add_row(str(r.id), r.name, r.source, r.prefix + "…", ",".join(r.scopes),
-                      r.unit_code or "", f"{r.created_at:%Y-%m-%d %H:%M}",
-                      f"{r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else "")
+        table.add_row(
+            str(r.id),
+            r.name,
+            r.source,
+            r.prefix + "…",
+            ",".join(r.scopes),
+            r.unit_code or "",
+            f"{r.created_at:%Y-%m-%d %H:%M}",
+            f"{r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else "",
+        )
     Console().print(table)
 
 

@@ -17,7 +17,9 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of an existing PostgreSQL "
         "(postgresql+asyncpg://user:pw@host/db); unset: embedded PostgreSQL under DATA_DIR.",
     )
-    data_dir: Path = Field(default=Path(".data"), description="Where embedded PostgreSQL keeps data.")
+    data_dir: Path = Field(
+        default=Path(".data"), description="Where embedded PostgreSQL keeps data."
+    )
     embedded_database: str = Field(default="dossier_stats", description="Database name (embedded).")
     host: str = "127.0.0.1"
     port: int = 8000

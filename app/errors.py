@@ -170,11 +170,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = pydantic_errors(exc.errors())
-        detail = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5]
-        )
+        detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5])
         return problem(
-            422, "Validation error", detail or "invalid request", slug="validation-error",
+            422,
+            "Validation error",
+            detail or "invalid request",
+            slug="validation-error",
             errors=errors,
         )
 
@@ -182,7 +183,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug, title = _HTTP_TITLES.get(exc.status_code, ("http-error", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) else title
-        return problem(exc.status_code, title, detail, slug=slug, headers=exc.headers)
+        return problem(
+            exc.status_code,
+            title,
+            detail,
+            slug=slug,
+            headers=dict(exc.headers) if exc.headers else None,
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -190,11 +197,16 @@ def install_error_handlers(app: FastAPI) -> None:
         if _is_database_down(exc):
             logger.warning("database unavailable (request %s): %s", request_id, exc)
             return problem(
-                503, "Service unavailable", "The database is unavailable; retry shortly.",
-                slug="service-unavailable", headers={"Retry-After": "5"},
+                503,
+                "Service unavailable",
+                "The database is unavailable; retry shortly.",
+                slug="service-unavailable",
+                headers={"Retry-After": "5"},
             )
         logger.exception("unexpected error (request %s)", request_id)
         return problem(
-            500, "Internal server error", f"Unexpected error; request id {request_id}.",
+            500,
+            "Internal server error",
+            f"Unexpected error; request id {request_id}.",
             slug="internal-error",
         )

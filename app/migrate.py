@@ -8,7 +8,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-ROOT = Path(__file__).resolve().parent.parent
+
+def _project_root() -> Path:
+    """The checkout (editable install), or the working directory (installed image)."""
+    checkout = Path(__file__).resolve().parent.parent
+    return checkout if (checkout / "alembic.ini").exists() else Path.cwd()
+
+
+ROOT = _project_root()
 
 
 def alembic_config(url: str) -> Config:

@@ -116,9 +116,7 @@ class Procedure(Base):
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
 
-    __table_args__ = (
-        CheckConstraint("service_level IN (2, 3, 4)", name="service_level_known"),
-    )
+    __table_args__ = (CheckConstraint("service_level IN (2, 3, 4)", name="service_level_known"),)
 
 
 class ApiKey(Base):
@@ -149,9 +147,7 @@ class Dossier(Base):
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     procedure_code: Mapped[str] = mapped_column(String(64), nullable=False)
     procedure_name: Mapped[str | None] = mapped_column(Text)
-    domain_code: Mapped[str] = mapped_column(
-        String(64), ForeignKey("domains.code"), nullable=False
-    )
+    domain_code: Mapped[str] = mapped_column(String(64), ForeignKey("domains.code"), nullable=False)
     domain_name: Mapped[str | None] = mapped_column(Text)
     unit_code: Mapped[str] = mapped_column(String(64), ForeignKey("units.code"), nullable=False)
     channel: Mapped[str] = mapped_column(String(16), nullable=False)

@@ -15,7 +15,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "properties": {
-                    "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+                    "loc": {
+                        "type": "array",
+                        "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+                    },
                     "msg": {"type": "string"},
                     "code": {"type": "string"},
                 },
@@ -43,7 +46,9 @@ def _problem(description: str, status: int, title: str, detail: str) -> dict[str
 
 
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: _problem("Missing, unknown or revoked key.", 401, "Unauthorized", "Unknown or revoked API key."),
+    401: _problem(
+        "Missing, unknown or revoked key.", 401, "Unauthorized", "Unknown or revoked API key."
+    ),
     403: _problem("The key lacks the scope.", 403, "Forbidden", "This key lacks the 'read' scope."),
     422: _problem(
         "Invalid input; `errors` names each field and reason.",
@@ -51,10 +56,22 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
         "Validation error",
         "query.from: Field required",
     ),
-    503: _problem("The database is unavailable; retry after `Retry-After`.", 503,
-                  "Service unavailable", "The database is unavailable; retry shortly."),
+    503: _problem(
+        "The database is unavailable; retry after `Retry-After`.",
+        503,
+        "Service unavailable",
+        "The database is unavailable; retry shortly.",
+    ),
 }
 
-NOT_FOUND = {404: _problem("Not found.", 404, "Not found", "dossier 'X' is unknown")}
-TOO_LARGE = {413: _problem("Body over 10 MiB or more than 5,000 events.", 413, "Payload too large",
-                           "at most 5000 events per request")}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: _problem("Not found.", 404, "Not found", "dossier 'X' is unknown")
+}
+TOO_LARGE: dict[int | str, dict[str, Any]] = {
+    413: _problem(
+        "Body over 10 MiB or more than 5,000 events.",
+        413,
+        "Payload too large",
+        "at most 5000 events per request",
+    )
+}

@@ -19,7 +19,9 @@ def _reasonable_year(value: dt.datetime) -> dt.datetime:
 
 
 Code = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True), AfterValidator(_no_nul)
+    str,
+    StringConstraints(min_length=1, max_length=64, strip_whitespace=True),
+    AfterValidator(_no_nul),
 ]
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_no_nul)]
 Name = Annotated[str, StringConstraints(max_length=500), AfterValidator(_no_nul)]

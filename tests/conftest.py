@@ -69,12 +69,8 @@ def engine(app: FastAPI) -> AsyncEngine:
 
 
 @pytest.fixture(autouse=True)
-async def clean_database(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+async def clean_database(engine: AsyncEngine) -> AsyncIterator[None]:
     """Every test starts from the seeded catalog and nothing else."""
-    if "no_database" in request.keywords:
-        yield
-        return
-    engine: AsyncEngine = request.getfixturevalue("engine")
     async with create_sessionmaker(engine)() as session, session.begin():
         await session.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE"))
         await seed_catalog(session)
@@ -107,7 +103,10 @@ def make_key(engine: AsyncEngine) -> MakeKey:
     ) -> str:
         async with create_sessionmaker(engine)() as s, s.begin():
             _, secret = await create_key(
-                s, name=name, scopes=list(scopes or ("ingest", "read", "admin")), unit_code=unit,
+                s,
+                name=name,
+                scopes=list(scopes or ("ingest", "read", "admin")),
+                unit_code=unit,
                 source=source,
             )
         return secret

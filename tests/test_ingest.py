@@ -21,7 +21,12 @@ async def count(session: AsyncSession, model: type) -> int:
 
 
 async def test_new_event_is_applied_and_becomes_the_dossier_state(api: httpx.AsyncClient) -> None:
-    assert await post(api, event("e1")) == {"applied": 1, "stale": 0, "duplicates": 0, "rejected": []}
+    assert await post(api, event("e1")) == {
+        "applied": 1,
+        "stale": 0,
+        "duplicates": 0,
+        "rejected": [],
+    }
     dossier = (await api.get("/v1/dossiers/D1")).json()
     assert dossier["status"] == "processing"
     assert dossier["received_at"] == "2017-02-09T07:00:00Z"
@@ -33,7 +38,12 @@ async def test_resent_event_is_a_duplicate_and_changes_nothing(
 ) -> None:
     await post(api, event("e1"))
     before = (await api.get("/v1/dossiers/D1")).json()
-    assert await post(api, event("e1")) == {"applied": 0, "stale": 0, "duplicates": 1, "rejected": []}
+    assert await post(api, event("e1")) == {
+        "applied": 0,
+        "stale": 0,
+        "duplicates": 1,
+        "rejected": [],
+    }
     assert (await api.get("/v1/dossiers/D1")).json() == before
     assert await count(session, DossierEvent) == 1
 
@@ -48,7 +58,9 @@ async def test_same_event_id_with_other_content_is_rejected_as_conflict(
     api: httpx.AsyncClient,
 ) -> None:
     await post(api, event("e1", status="processing"))
-    result = await post(api, event("e1", status="finished", finished_at="2017-02-12T10:00:00+07:00"))
+    result = await post(
+        api, event("e1", status="finished", finished_at="2017-02-12T10:00:00+07:00")
+    )
     assert result["applied"] == 0
     assert result["rejected"][0]["index"] == 0
     assert result["rejected"][0]["event_id"] == "e1"
@@ -69,7 +81,9 @@ async def test_duplicates_and_conflicts_inside_one_request(api: httpx.AsyncClien
 
 async def test_older_snapshot_is_logged_but_stale(api: httpx.AsyncClient) -> None:
     await post(api, event("new", occurred_at="2017-02-12T09:00:00+07:00", status="fees_due"))
-    result = await post(api, event("old", occurred_at="2017-02-11T09:00:00+07:00", status="received"))
+    result = await post(
+        api, event("old", occurred_at="2017-02-11T09:00:00+07:00", status="received")
+    )
     assert result == {"applied": 0, "stale": 1, "duplicates": 0, "rejected": []}
     dossier = (await api.get("/v1/dossiers/D1")).json()
     assert dossier["status"] == "fees_due"
@@ -79,8 +93,12 @@ async def test_older_snapshot_is_logged_but_stale(api: httpx.AsyncClient) -> Non
 async def test_out_of_order_inside_one_request_newest_wins(api: httpx.AsyncClient) -> None:
     result = await post(
         api,
-        event("b", occurred_at="2017-02-12T09:00:00+07:00", status="finished",
-              finished_at="2017-02-12T09:00:00+07:00"),
+        event(
+            "b",
+            occurred_at="2017-02-12T09:00:00+07:00",
+            status="finished",
+            finished_at="2017-02-12T09:00:00+07:00",
+        ),
         event("a", occurred_at="2017-02-11T09:00:00+07:00", status="processing"),
     )
     assert result["applied"] == 1 and result["stale"] == 1
@@ -136,8 +154,13 @@ async def test_unknown_domain_unit_and_procedure_join_the_catalog(
 ) -> None:
     await post(
         api,
-        event("e1", domain_code="G03-GD10", domain_name="Giáo dục", unit_code="99999",
-              procedure_code="2.002492"),
+        event(
+            "e1",
+            domain_code="G03-GD10",
+            domain_name="Giáo dục",
+            unit_code="99999",
+            procedure_code="2.002492",
+        ),
     )
     domain = await session.get(Domain, "G03-GD10")
     assert domain is not None and domain.name == "Giáo dục" and float(domain.online_target) == 0.2
@@ -154,7 +177,9 @@ async def test_event_log_records_the_sending_key_and_staleness(
     await post(api, event("new", occurred_at="2017-02-12T09:00:00+07:00"))
     await post(api, event("old", occurred_at="2017-02-11T09:00:00+07:00"))
     rows = (
-        await session.execute(text("SELECT event_id, stale, api_key_id FROM dossier_events ORDER BY id"))
+        await session.execute(
+            text("SELECT event_id, stale, api_key_id FROM dossier_events ORDER BY id")
+        )
     ).all()
     assert [(r.event_id, r.stale) for r in rows] == [("new", False), ("old", True)]
     assert all(r.api_key_id is not None for r in rows)
@@ -179,18 +204,26 @@ async def test_unit_bound_key_may_send_only_its_subtree(
 ) -> None:
     commune_key = await make_key("ingest", "read", unit="10444")
     district_key = await make_key("ingest", unit="282")
-    body = {"events": [event("own", code="A", unit_code="10444"),
-                       event("other", code="B", unit_code="10447"),
-                       event("unknown", code="C", unit_code="77777")]}
+    body = {
+        "events": [
+            event("own", code="A", unit_code="10444"),
+            event("other", code="B", unit_code="10447"),
+            event("unknown", code="C", unit_code="77777"),
+        ]
+    }
     result = (await client.post("/v1/events", json=body, headers=bearer(commune_key))).json()
     assert result["applied"] == 1
     assert [(r["index"], r["errors"][0]["code"]) for r in result["rejected"]] == [
-        (1, "unit_not_allowed"), (2, "unit_not_allowed")
+        (1, "unit_not_allowed"),
+        (2, "unit_not_allowed"),
     ]
     assert result["rejected"][0]["errors"][0]["loc"] == ["events", 1, "dossier", "unit_code"]
     district = (
-        await client.post("/v1/events", json={"events": [event("x", code="B", unit_code="10447")]},
-                          headers=bearer(district_key))
+        await client.post(
+            "/v1/events",
+            json={"events": [event("x", code="B", unit_code="10447")]},
+            headers=bearer(district_key),
+        )
     ).json()
     assert district["applied"] == 1
     assert (await client.get("/v1/dossiers/B", headers=bearer(commune_key))).status_code == 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.validation import Code, Name, StrictInput
 
@@ -15,7 +15,9 @@ UnitLevel = Literal["province", "district", "commune"]
 class DomainIn(StrictInput):
     """A domain as PUT by an administrator."""
 
-    model_config = {"json_schema_extra": {"examples": [{"name": "Tư pháp", "online_target": 0.6}]}}
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Tư pháp", "online_target": 0.6}]}
+    )
 
     name: Name = Field(description="Domain name (TenLinhVuc).")
     online_target: Decimal = Field(
@@ -31,9 +33,9 @@ class DomainIn(StrictInput):
 class DomainOut(BaseModel):
     """A domain of the catalog."""
 
-    model_config = {
-        "json_schema_extra": {"examples": [{"code": "TP", "name": "Tư pháp", "online_target": 0.6}]}
-    }
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"code": "TP", "name": "Tư pháp", "online_target": 0.6}]}
+    )
 
     code: str
     name: str | None
@@ -43,11 +45,11 @@ class DomainOut(BaseModel):
 class UnitIn(StrictInput):
     """A unit as PUT by an administrator."""
 
-    model_config = {
-        "json_schema_extra": {
+    model_config = ConfigDict(
+        json_schema_extra={
             "examples": [{"name": "Xã Đồng Tâm", "parent_code": "282", "level": "commune"}]
         }
-    }
+    )
 
     name: Name = Field(description="Unit name.")
     parent_code: Code | None = Field(default=None, description="The unit above it, or null.")
@@ -57,13 +59,13 @@ class UnitIn(StrictInput):
 class UnitOut(BaseModel):
     """A unit of the catalog."""
 
-    model_config = {
-        "json_schema_extra": {
+    model_config = ConfigDict(
+        json_schema_extra={
             "examples": [
                 {"code": "10444", "name": "Xã Đồng Tâm", "parent_code": "282", "level": "commune"}
             ]
         }
-    }
+    )
 
     code: str
     name: str | None

@@ -17,7 +17,7 @@ def domain_out(domain: Domain) -> DomainOut:
 
 def unit_out(unit: Unit) -> UnitOut:
     """The API form of a unit."""
-    return UnitOut(code=unit.code, name=unit.name, parent_code=unit.parent_code, level=unit.level)  # type: ignore[arg-type]
+    return UnitOut(code=unit.code, name=unit.name, parent_code=unit.parent_code, level=unit.level)
 
 
 async def put_domain(session: AsyncSession, code: str, body: DomainIn) -> tuple[DomainOut, bool]:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Request
 from app.config import get_settings
 from app.db import SessionDep
 from app.dossiers import service
-from app.dossiers.schemas import EventBatchIn, DossierOut, IngestResult
+from app.dossiers.schemas import DossierOut, EventBatchIn, IngestResult
 from app.errors import PayloadTooLarge, ValidationFailed, field_error
 from app.keys.dependencies import IngestKey, ReadKey
 from app.responses import AUTH_ERRORS, NOT_FOUND, TOO_LARGE
@@ -57,7 +57,8 @@ async def _read_events(request: Request) -> list[Any]:
     if not isinstance(events, list):
         code = "missing" if events is None else "list_type"
         raise ValidationFailed(
-            "events must be a list", errors=[field_error(["body", "events"], "expected a list of events", code)]
+            "events must be a list",
+            errors=[field_error(["body", "events"], "expected a list of events", code)],
         )
     limit = get_settings().max_events_per_request
     if not events:

@@ -155,7 +155,9 @@ async def insert_events(
     return {row.event_id: row.id for row in rows}
 
 
-async def current_occurred_at(session: AsyncSession, codes: Sequence[str]) -> dict[str, dt.datetime]:
+async def current_occurred_at(
+    session: AsyncSession, codes: Sequence[str]
+) -> dict[str, dt.datetime]:
     """`occurred_at` of the stored state of each known dossier."""
     if not codes:
         return {}

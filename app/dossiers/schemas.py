@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.validation import Code, EventId, Name, StrictInput, Timestamp
 
@@ -92,9 +92,11 @@ EVENT_EXAMPLE: dict[str, Any] = {
 class EventIn(StrictInput):
     """A snapshot of one dossier's whole state at `occurred_at`."""
 
-    model_config = {"json_schema_extra": {"examples": [EVENT_EXAMPLE]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [EVENT_EXAMPLE]})
 
-    event_id: EventId = Field(description="Idempotency key, unique per source system (1–128 chars).")
+    event_id: EventId = Field(
+        description="Idempotency key, unique per source system (1–128 chars)."
+    )
     occurred_at: Timestamp = Field(description="When the one-stop-shop recorded this state.")
     dossier: DossierIn
 
@@ -102,7 +104,7 @@ class EventIn(StrictInput):
 class EventBatchIn(StrictInput):
     """The body of `POST /v1/events` (documentation only: items are validated one by one)."""
 
-    model_config = {"json_schema_extra": {"examples": [{"events": [EVENT_EXAMPLE]}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"events": [EVENT_EXAMPLE]}]})
 
     events: list[EventIn] = Field(min_length=1, max_length=5000)
 
@@ -118,8 +120,8 @@ class RejectedEvent(BaseModel):
 class IngestResult(BaseModel):
     """What happened to each event of a batch; the four counts add up to the events sent."""
 
-    model_config = {
-        "json_schema_extra": {
+    model_config = ConfigDict(
+        json_schema_extra={
             "examples": [
                 {
                     "applied": 2,
@@ -141,7 +143,7 @@ class IngestResult(BaseModel):
                 }
             ]
         }
-    }
+    )
 
     applied: int = Field(description="Events that became their dossier's current state.")
     stale: int = Field(description="Events logged but older than the dossier's stored state.")
@@ -152,8 +154,8 @@ class IngestResult(BaseModel):
 class DossierOut(DossierFields):
     """A dossier's current state."""
 
-    model_config = {
-        "json_schema_extra": {
+    model_config = ConfigDict(
+        json_schema_extra={
             "examples": [
                 {
                     **EVENT_EXAMPLE["dossier"],
@@ -163,7 +165,7 @@ class DossierOut(DossierFields):
                 }
             ]
         }
-    }
+    )
 
     occurred_at: dt.datetime = Field(description="`occurred_at` of the snapshot in force.")
     updated_at: dt.datetime = Field(description="When the service last changed this dossier.")

@@ -33,7 +33,9 @@ class _Candidate:
 
 def _canonical(event: EventIn) -> bytes:
     """The event's content in one canonical form: same meaning, same bytes (instants in UTC)."""
-    return orjson.dumps(event.model_dump(mode="python"), option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z)
+    return orjson.dumps(
+        event.model_dump(mode="python"), option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z
+    )
 
 
 _TIMESTAMP_FIELDS = ("submitted_at", "received_at", "due_at", "finished_at", "returned_at")
@@ -104,7 +106,10 @@ class _Batch:
     def result(self) -> IngestResult:
         self.rejected.sort(key=lambda r: r.index)
         return IngestResult(
-            applied=self.applied, stale=self.stale, duplicates=self.duplicates, rejected=self.rejected
+            applied=self.applied,
+            stale=self.stale,
+            duplicates=self.duplicates,
+            rejected=self.rejected,
         )
 
 
@@ -116,7 +121,9 @@ def _raw_event_id(raw: Any) -> str | None:
     return None
 
 
-async def ingest_events(session: AsyncSession, key: Principal, raw_events: list[Any]) -> IngestResult:
+async def ingest_events(
+    session: AsyncSession, key: Principal, raw_events: list[Any]
+) -> IngestResult:
     """Validate, deduplicate and apply a batch; the answer counts every event exactly once."""
     batch = _Batch()
     valid: list[_Candidate] = []
@@ -124,7 +131,9 @@ async def ingest_events(session: AsyncSession, key: Principal, raw_events: list[
         try:
             event = _normalised(_EVENT.validate_python(raw))
         except ValidationError as exc:
-            batch.reject(index, _raw_event_id(raw), pydantic_errors(exc.errors(), ["events", index]))
+            batch.reject(
+                index, _raw_event_id(raw), pydantic_errors(exc.errors(), ["events", index])
+            )
             continue
         canonical = _canonical(event)
         valid.append(
@@ -175,8 +184,13 @@ async def ingest_events(session: AsyncSession, key: Principal, raw_events: list[
         key.source,
         key.key_id,
         [
-            NewEvent(c.event.event_id, c.event.dossier.code, c.event.occurred_at, c.content_hash,
-                     c.payload_json)
+            NewEvent(
+                c.event.event_id,
+                c.event.dossier.code,
+                c.event.occurred_at,
+                c.content_hash,
+                c.payload_json,
+            )
             for c in new
         ],
     )
@@ -270,9 +284,9 @@ async def get_dossier(session: AsyncSession, code: str) -> DossierOut:
         domain_code=dossier.domain_code,
         domain_name=dossier.domain_name,
         unit_code=dossier.unit_code,
-        channel=dossier.channel,  # type: ignore[arg-type]
-        service_level=dossier.service_level,  # type: ignore[arg-type]
-        status=dossier.status,  # type: ignore[arg-type]
+        channel=dossier.channel,
+        service_level=dossier.service_level,
+        status=dossier.status,
         submitted_at=dossier.submitted_at,
         received_at=dossier.received_at,
         due_at=dossier.due_at,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 Basis = Literal["online_capable", "all", "full_online"]
 GroupBy = Literal["domain", "unit", "none"]
@@ -49,8 +49,8 @@ class RatioOverall(BaseModel):
 class OnlineRatioReport(BaseModel):
     """The online-filing ratio, per group and period."""
 
-    model_config = {
-        "json_schema_extra": {
+    model_config = ConfigDict(
+        json_schema_extra={
             "examples": [
                 {
                     "from": "2017-01-01",
@@ -77,8 +77,8 @@ class OnlineRatioReport(BaseModel):
                 }
             ]
         },
-        "populate_by_name": True,
-    }
+        populate_by_name=True,
+    )
 
     from_: dt.date = Field(alias="from", serialization_alias="from")
     to: dt.date

@@ -23,7 +23,11 @@ from app.stats.schemas import (
 
 
 async def check_filters(
-    session: AsyncSession, date_from: dt.date, date_to: dt.date, unit: str | None, domain: str | None
+    session: AsyncSession,
+    date_from: dt.date,
+    date_to: dt.date,
+    unit: str | None,
+    domain: str | None,
 ) -> None:
     """422 for a reversed range or a unit / domain the catalog does not know."""
     if date_from > date_to:
@@ -32,7 +36,9 @@ async def check_filters(
             errors=[field_error(["query", "from"], "must be on or before 'to'", "date_range")],
         )
     if unit is not None and await catalog.get_unit(session, unit) is None:
-        raise validation_failed(["query", "unit"], f"unit {unit!r} is not in the catalog", "unknown_unit")
+        raise validation_failed(
+            ["query", "unit"], f"unit {unit!r} is not in the catalog", "unknown_unit"
+        )
     if domain is not None and await catalog.get_domain(session, domain) is None:
         raise validation_failed(
             ["query", "domain"], f"domain {domain!r} is not in the catalog", "unknown_domain"
@@ -62,14 +68,20 @@ async def online_ratio(
         unit=unit,
         domain=domain,
     )
-    domains = {d.code: d for d in await catalog.list_domains(session)} if group_by == "domain" else {}
+    domains = (
+        {d.code: d for d in await catalog.list_domains(session)} if group_by == "domain" else {}
+    )
     units = {u.code: u for u in await catalog.list_units(session)} if group_by == "unit" else {}
     rows: list[RatioRow] = []
     for c in sorted(counts, key=lambda c: (c.period or "", c.group_code or "")):
         if c.total == 0:
             continue
-        numbers = {"period": c.period, "online": c.online, "total": c.total,
-                   "ratio": c.online / c.total}
+        numbers = {
+            "period": c.period,
+            "online": c.online,
+            "total": c.total,
+            "ratio": c.online / c.total,
+        }
         if group_by == "domain" and c.group_code is not None:
             d = domains.get(c.group_code)
             target = d.online_target if d is not None else Decimal("0.20")
@@ -96,11 +108,11 @@ async def online_ratio(
         from_=date_from,
         to=date_to,
         timezone=REPORT_TIMEZONE_NAME,
-        basis=basis,  # type: ignore[arg-type]
+        basis=basis,
         unit=unit,
         domain=domain,
-        group_by=group_by,  # type: ignore[arg-type]
-        period=period,  # type: ignore[arg-type]
+        group_by=group_by,
+        period=period,
         rows=rows,
         overall=RatioOverall(online=online, total=total, ratio=online / total if total else None),
     )

@@ -1,0 +1,99 @@
+"""Randomised event streams: corrections, resends, out-of-order arrival, receipts at local
+midnight at month ends."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Any
+
+from tests.reference import VN
+
+UNITS = ["282", "10441", "10444", "10447", "10450", "10504", "01", "99001"]  # 99001: unplaced
+DOMAINS = ["TP", "DKKD", "DD", "XD", "G03-GD10"]  # G03-GD10: not seeded
+STATUSES = [
+    "submitted",
+    "received",
+    "refused",
+    "processing",
+    "supplement_requested",
+    "fees_due",
+    "withdrawn",
+    "stopped",
+    "finished",
+    "returned",
+]
+CHANNELS = ["in_person", "online", "postal"]
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.isoformat()
+
+
+def _receipt(rng: random.Random) -> dt.datetime:
+    """A receipt time; half of them within an hour of local midnight at a month's turn."""
+    year = rng.choice([2016, 2017, 2017, 2017, 2018])
+    month = rng.randint(1, 12)
+    first = dt.datetime(year, month, 1, tzinfo=VN)
+    if rng.random() < 0.5:
+        moment = first + dt.timedelta(minutes=rng.randint(-60, 59), seconds=rng.randint(0, 59))
+    else:
+        moment = first + dt.timedelta(days=rng.randint(0, 27), minutes=rng.randint(0, 24 * 60 - 1))
+    # Sent in UTC or in local time: the service must read both.
+    return moment.astimezone(dt.UTC) if rng.random() < 0.5 else moment
+
+
+def _snapshot(rng: random.Random, code: str) -> dict[str, Any]:
+    status = rng.choice(STATUSES)
+    received = _receipt(rng)
+    received_at = None if status in ("submitted", "refused") and rng.random() < 0.7 else received
+    finished_at = None
+    if status in ("finished", "returned") and rng.random() < 0.9:
+        finished_at = received + dt.timedelta(days=rng.randint(0, 40), hours=rng.randint(0, 23))
+    due_at = received + dt.timedelta(days=rng.randint(0, 20)) if rng.random() < 0.8 else None
+    return {
+        "code": code,
+        "procedure_code": rng.choice(["1.001193", "2.002492", "1.000894"]),
+        "procedure_name": None,
+        "domain_code": rng.choice(DOMAINS),
+        "domain_name": None,
+        "unit_code": rng.choice(UNITS),
+        "channel": rng.choice(CHANNELS),
+        "service_level": rng.choice([2, 3, 4]),
+        "status": status,
+        "submitted_at": None,
+        "received_at": _iso(received_at) if received_at else None,
+        "due_at": _iso(due_at) if due_at else None,
+        "finished_at": _iso(finished_at) if finished_at else None,
+        "returned_at": None,
+    }
+
+
+def event_stream(seed: int, dossiers: int = 120) -> list[list[dict[str, Any]]]:
+    """Batches of events in the order they are sent."""
+    rng = random.Random(seed)
+    events: list[dict[str, Any]] = []
+    for n in range(dossiers):
+        code = f"000.28.31.H26-{seed}-{n:05d}"
+        base = dt.datetime(2017, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=rng.randint(0, 9000))
+        for k in range(rng.randint(1, 4)):
+            # Some corrections share an instant with the one before: arrival order decides.
+            offset = (
+                dt.timedelta(hours=k) if rng.random() < 0.85 else dt.timedelta(hours=max(k - 1, 0))
+            )
+            events.append(
+                {
+                    "event_id": f"{code}-{k}",
+                    "occurred_at": _iso(base + offset),
+                    "dossier": _snapshot(rng, code),
+                }
+            )
+    resent = rng.sample(events, k=len(events) // 5)
+    stream = events + [dict(e) for e in resent]
+    rng.shuffle(stream)
+    batches = []
+    while stream:
+        size = rng.randint(1, 40)
+        batches.append(stream[:size])
+        stream = stream[size:]
+    return batches

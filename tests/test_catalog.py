@@ -1,0 +1,78 @@
+"""Domains and units: seeded catalog, PUT semantics, a unit tree that cannot loop."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+
+async def test_seeded_catalog_has_targets_and_the_unit_tree(api: httpx.AsyncClient) -> None:
+    domains = {d["code"]: d for d in (await api.get("/v1/domains")).json()}
+    assert domains["TP"]["online_target"] == 0.6
+    assert domains["DKKD"]["online_target"] == 0.6
+    assert domains["DD"]["online_target"] == 0.2
+    units = {u["code"]: u for u in (await api.get("/v1/units")).json()}
+    assert units["01"]["parent_code"] is None and units["01"]["level"] == "province"
+    assert units["282"]["parent_code"] == "01" and units["282"]["level"] == "district"
+    communes = [u for u in units.values() if u["parent_code"] == "282"]
+    assert len(communes) == 22
+    assert units["10441"]["name"] == "Thị trấn Đại Nghĩa"
+
+
+async def test_put_domain_creates_then_replaces(api: httpx.AsyncClient) -> None:
+    created = await api.put("/v1/domains/XD2", json={"name": "Xây dựng 2", "online_target": 0.35})
+    assert created.status_code == 201
+    assert created.json() == {"code": "XD2", "name": "Xây dựng 2", "online_target": 0.35}
+    replaced = await api.put("/v1/domains/XD2", json={"name": "Xây dựng"})
+    assert replaced.status_code == 200
+    assert replaced.json()["online_target"] == 0.2
+    listed = {d["code"]: d for d in (await api.get("/v1/domains")).json()}
+    assert listed["XD2"]["name"] == "Xây dựng"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "x", "online_target": 1.5}, "online_target"),
+        ({"name": "x", "online_target": -0.1}, "online_target"),
+        ({"online_target": 0.3}, "name"),
+        ({"name": "x", "other": 1}, "other"),
+    ],
+)
+async def test_bad_domain_body_is_422(api: httpx.AsyncClient, body: dict, field: str) -> None:
+    response = await api.put("/v1/domains/TP", json=body)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"][-1] == field
+    assert (await api.get("/v1/domains")).json()[-1]["code"] != "x"
+
+
+async def test_put_unit_places_it_in_the_tree(api: httpx.AsyncClient) -> None:
+    response = await api.put(
+        "/v1/units/10999", json={"name": "Xã Mới", "parent_code": "282", "level": "commune"}
+    )
+    assert response.status_code == 201
+    assert response.json() == {
+        "code": "10999",
+        "name": "Xã Mới",
+        "parent_code": "282",
+        "level": "commune",
+    }
+
+
+@pytest.mark.parametrize(
+    ("code", "body", "error"),
+    [
+        ("282", {"name": "x", "parent_code": "10444", "level": "district"}, "unit_cycle"),
+        ("282", {"name": "x", "parent_code": "282", "level": "district"}, "unit_cycle"),
+        ("10999", {"name": "x", "parent_code": "nope", "level": "commune"}, "unknown_unit"),
+        ("10999", {"name": "x", "parent_code": None, "level": "hamlet"}, "literal_error"),
+    ],
+)
+async def test_bad_unit_is_422_and_changes_nothing(
+    api: httpx.AsyncClient, code: str, body: dict, error: str
+) -> None:
+    before = (await api.get("/v1/units")).json()
+    response = await api.put(f"/v1/units/{code}", json=body)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["code"] == error
+    assert (await api.get("/v1/units")).json() == before
