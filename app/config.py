@@ -1,5 +1,6 @@
 """Typed settings, read from the environment (and an optional `.env` file)."""
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,6 +32,10 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=10 * 1024 * 1024, description="Largest accepted body.")
     max_events_per_request: int = 5_000
+    coverage_target: Decimal = Field(
+        default=Decimal("0.40"),
+        description="Target share of procedures offered online, for the overall coverage row.",
+    )
 
 
 @lru_cache

@@ -70,11 +70,18 @@ class Domain(Base):
     online_target: Mapped[Decimal] = mapped_column(
         Numeric(5, 4), server_default=text("0.20"), nullable=False
     )
+    # Target share of the domain's procedures offered online at level 3 or 4.
+    coverage_target: Mapped[Decimal] = mapped_column(
+        Numeric(5, 4), server_default=text("0.40"), nullable=False
+    )
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
 
     __table_args__ = (
         CheckConstraint("online_target >= 0 AND online_target <= 1", name="online_target_range"),
+        CheckConstraint(
+            "coverage_target >= 0 AND coverage_target <= 1", name="coverage_target_range"
+        ),
     )
 
 

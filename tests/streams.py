@@ -43,14 +43,33 @@ def _receipt(rng: random.Random) -> dt.datetime:
     return moment.astimezone(dt.UTC) if rng.random() < 0.5 else moment
 
 
+def _near_period_edge(rng: random.Random, after: dt.datetime) -> dt.datetime:
+    """A moment on the last or first local day of a month at or after `after`: report 06's
+    columns change exactly at those days (due on `to`, finished on `from`)."""
+    local = after.astimezone(VN)
+    month_start = dt.datetime(local.year, local.month, 1, tzinfo=VN)
+    next_month = (month_start + dt.timedelta(days=32)).replace(day=1)
+    day = next_month + dt.timedelta(days=rng.choice([-1, 0, 0, 30]) if rng.random() < 0.8 else 0)
+    moment = day + dt.timedelta(minutes=rng.randint(0, 24 * 60 - 1))
+    return max(moment, after)
+
+
 def _snapshot(rng: random.Random, code: str) -> dict[str, Any]:
     status = rng.choice(STATUSES)
     received = _receipt(rng)
     received_at = None if status in ("submitted", "refused") and rng.random() < 0.7 else received
     finished_at = None
     if status in ("finished", "returned") and rng.random() < 0.9:
-        finished_at = received + dt.timedelta(days=rng.randint(0, 40), hours=rng.randint(0, 23))
-    due_at = received + dt.timedelta(days=rng.randint(0, 20)) if rng.random() < 0.8 else None
+        if rng.random() < 0.4:
+            finished_at = _near_period_edge(rng, received)
+        else:
+            finished_at = received + dt.timedelta(days=rng.randint(0, 40), hours=rng.randint(0, 23))
+    due_at = None
+    if rng.random() < 0.8:
+        if rng.random() < 0.4:
+            due_at = _near_period_edge(rng, received)
+        else:
+            due_at = received + dt.timedelta(days=rng.randint(0, 20))
     return {
         "code": code,
         "procedure_code": rng.choice(["1.001193", "2.002492", "1.000894"]),

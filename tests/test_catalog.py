@@ -22,7 +22,12 @@ async def test_seeded_catalog_has_targets_and_the_unit_tree(api: httpx.AsyncClie
 async def test_put_domain_creates_then_replaces(api: httpx.AsyncClient) -> None:
     created = await api.put("/v1/domains/XD2", json={"name": "Xây dựng 2", "online_target": 0.35})
     assert created.status_code == 201
-    assert created.json() == {"code": "XD2", "name": "Xây dựng 2", "online_target": 0.35}
+    assert created.json() == {
+        "code": "XD2",
+        "name": "Xây dựng 2",
+        "online_target": 0.35,
+        "coverage_target": 0.4,
+    }
     replaced = await api.put("/v1/domains/XD2", json={"name": "Xây dựng"})
     assert replaced.status_code == 200
     assert replaced.json()["online_target"] == 0.2

@@ -100,3 +100,46 @@ async def test_online_ratio_matches_brute_force(api: httpx.AsyncClient, seed: in
         assert body["overall"]["total"] == expected["overall"]["total"]
         checked_rows += len(got)
     assert checked_rows > 100  # the stream really exercised the figures
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+async def test_report06_matches_brute_force(api: httpx.AsyncClient, seed: int) -> None:
+    model = await replay(api, seed)
+    parents, _ = await catalog(api)
+    rng = random.Random(seed * 7)
+    states = list(model.states.values())
+    checked_rows = 0
+    for date_from, date_to in RANGES:
+        for _ in range(6):
+            group_by = rng.choice(["domain", "unit"])
+            unit = rng.choice([None, "01", "282", "10444", "99001"])
+            domain = rng.choice([None, None, "TP", "G03-GD10"])
+            params = {
+                "from": date_from.isoformat(),
+                "to": date_to.isoformat(),
+                "group_by": group_by,
+            }
+            if unit:
+                params["unit"] = unit
+            if domain:
+                params["domain"] = domain
+            response = await api.get("/v1/stats/report-06", params=params)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            expected = reference.report06(
+                states,
+                date_from=date_from,
+                date_to=date_to,
+                group_by=group_by,
+                unit_codes=reference.subtree(parents, unit) if unit else None,
+                domain=domain,
+            )
+            code_field = f"{group_by}_code"
+            got = [
+                {"code": r[code_field], **{k: r[k] for k in expected["overall"]}}
+                for r in body["rows"]
+            ]
+            assert got == expected["rows"], params
+            assert body["overall"] == expected["overall"], params
+            checked_rows += len(got)
+    assert checked_rows > 50

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from app.catalog import service
-from app.catalog.schemas import DomainIn, DomainOut, UnitIn, UnitOut
+from app.catalog.schemas import DomainIn, DomainOut, ProcedureIn, ProcedureOut, UnitIn, UnitOut
 from app.db import SessionDep
 from app.keys.dependencies import AdminKey, ReadKey
 from app.responses import AUTH_ERRORS
@@ -66,3 +66,34 @@ async def put_unit(
 )
 async def list_units(session: SessionDep, _: ReadKey) -> list[UnitOut]:
     return await service.list_units(session)
+
+
+@router.put(
+    "/procedures/{code}",
+    summary="Create or replace a procedure",
+    description="Sets a procedure's name, domain, online service level (2, 3, 4) and the "
+    "administrative levels that handle it. Once PUT, the catalog's values win over those that "
+    "events carry. Answers 201 when created, 200 when replaced. Scope `admin`.",
+    response_model=ProcedureOut,
+    responses={201: {"description": "Created", "model": ProcedureOut}},
+)
+async def put_procedure(
+    code: CodePath, body: ProcedureIn, session: SessionDep, _: AdminKey, response: Response
+) -> ProcedureOut:
+    procedure, created = await service.put_procedure(session, code, body)
+    response.status_code = 201 if created else 200
+    return procedure
+
+
+@router.get(
+    "/procedures",
+    summary="List procedures",
+    description="Every procedure, from the catalog or first seen in events (`from_catalog`). "
+    "Scope `read`.",
+)
+async def list_procedures(
+    session: SessionDep,
+    _: ReadKey,
+    domain: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+) -> list[ProcedureOut]:
+    return await service.list_procedures(session, domain)

@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Domain, Unit
+from app.models import Domain, Procedure, Unit
 
 _SUBTREE = text(
     """
@@ -50,7 +50,13 @@ _ENSURE_PROCEDURES = text(
          AS p(code, name, domain_code, service_level, unit_code)
     LEFT JOIN units u ON u.code = p.unit_code
     ORDER BY p.code
-    ON CONFLICT (code) DO NOTHING
+    ON CONFLICT (code) DO UPDATE
+        SET unit_levels = ARRAY(
+                SELECT DISTINCT l FROM unnest(procedures.unit_levels || excluded.unit_levels) AS l
+                ORDER BY l),
+            updated_at = now()
+        WHERE NOT procedures.from_catalog
+          AND NOT excluded.unit_levels <@ procedures.unit_levels
     """
 )
 
@@ -72,6 +78,32 @@ async def ensure_units(session: AsyncSession, codes: Iterable[str]) -> None:
     ordered = sorted(set(codes))
     if ordered:
         await session.execute(_ENSURE_UNITS, {"codes": ordered})
+
+
+async def list_procedures(session: AsyncSession, domain: str | None = None) -> list[Procedure]:
+    """All procedures by code (of one domain when given)."""
+    stmt = select(Procedure).order_by(Procedure.code)
+    if domain is not None:
+        stmt = stmt.where(Procedure.domain_code == domain)
+    return list((await session.scalars(stmt)).all())
+
+
+async def upsert_procedure(
+    session: AsyncSession, code: str, values: dict[str, object]
+) -> tuple[Procedure, bool]:
+    """Create or replace a procedure as the catalog's own; returns it and whether it was new."""
+    values = {**values, "from_catalog": True}
+    stmt = (
+        insert(Procedure)
+        .values(code=code, **values)
+        .on_conflict_do_update(
+            index_elements=[Procedure.code], set_={**values, "updated_at": text("now()")}
+        )
+        .returning(Procedure, text("xmax = 0"))
+        .execution_options(populate_existing=True)
+    )
+    row = (await session.execute(stmt)).one()
+    return row[0], bool(row[1])
 
 
 async def ensure_procedures(
@@ -99,15 +131,15 @@ async def list_domains(session: AsyncSession) -> list[Domain]:
 
 
 async def upsert_domain(
-    session: AsyncSession, code: str, name: str, online_target: Decimal
+    session: AsyncSession, code: str, name: str, online_target: Decimal, coverage_target: Decimal
 ) -> tuple[Domain, bool]:
     """Create or replace a domain; returns it and whether it was created."""
+    values = {"name": name, "online_target": online_target, "coverage_target": coverage_target}
     stmt = (
         insert(Domain)
-        .values(code=code, name=name, online_target=online_target)
+        .values(code=code, **values)
         .on_conflict_do_update(
-            index_elements=[Domain.code],
-            set_={"name": name, "online_target": online_target, "updated_at": text("now()")},
+            index_elements=[Domain.code], set_={**values, "updated_at": text("now()")}
         )
         .returning(Domain, text("xmax = 0"))
         .execution_options(populate_existing=True)

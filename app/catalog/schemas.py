@@ -28,18 +28,32 @@ class DomainIn(StrictInput):
         decimal_places=4,
         description="Target share of online filing, 0–1; default 0.20.",
     )
+    coverage_target: Decimal = Field(
+        default=Decimal("0.40"),
+        ge=0,
+        le=1,
+        max_digits=5,
+        decimal_places=4,
+        description="Target share of the domain's procedures offered online (level 3 or 4), "
+        "0–1; default 0.40.",
+    )
 
 
 class DomainOut(BaseModel):
     """A domain of the catalog."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"code": "TP", "name": "Tư pháp", "online_target": 0.6}]}
+        json_schema_extra={
+            "examples": [
+                {"code": "TP", "name": "Tư pháp", "online_target": 0.6, "coverage_target": 0.4}
+            ]
+        }
     )
 
     code: str
     name: str | None
     online_target: float
+    coverage_target: float
 
 
 class UnitIn(StrictInput):
@@ -71,3 +85,55 @@ class UnitOut(BaseModel):
     name: str | None
     parent_code: str | None
     level: UnitLevel | None
+
+
+class ProcedureIn(StrictInput):
+    """A procedure as PUT by an administrator; from then on its values win over events'."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Đăng ký khai sinh",
+                    "domain_code": "TP",
+                    "service_level": 3,
+                    "unit_levels": ["district", "commune"],
+                }
+            ]
+        }
+    )
+
+    name: Name = Field(description="Procedure name (TenTTHC).")
+    domain_code: Code = Field(description="A domain of the catalog (MaLinhVuc).")
+    service_level: Literal[2, 3, 4] = Field(description="Online service level (MucDo).")
+    unit_levels: list[UnitLevel] = Field(
+        default_factory=list,
+        max_length=3,
+        description="The administrative levels that handle the procedure.",
+    )
+
+
+class ProcedureOut(BaseModel):
+    """A procedure of the catalog."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "1.001193",
+                    "name": "Đăng ký khai sinh",
+                    "domain_code": "TP",
+                    "service_level": 3,
+                    "unit_levels": ["commune"],
+                    "from_catalog": True,
+                }
+            ]
+        }
+    )
+
+    code: str
+    name: str | None
+    domain_code: str
+    service_level: int
+    unit_levels: list[str]
+    from_catalog: bool = Field(description="True once PUT; false while known only from events.")

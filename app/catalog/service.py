@@ -5,14 +5,26 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import repository
-from app.catalog.schemas import DomainIn, DomainOut, UnitIn, UnitOut
+from app.catalog.schemas import (
+    DomainIn,
+    DomainOut,
+    ProcedureIn,
+    ProcedureOut,
+    UnitIn,
+    UnitOut,
+)
 from app.errors import validation_failed
-from app.models import Domain, Unit
+from app.models import Domain, Procedure, Unit
 
 
 def domain_out(domain: Domain) -> DomainOut:
     """The API form of a domain."""
-    return DomainOut(code=domain.code, name=domain.name, online_target=float(domain.online_target))
+    return DomainOut(
+        code=domain.code,
+        name=domain.name,
+        online_target=float(domain.online_target),
+        coverage_target=float(domain.coverage_target),
+    )
 
 
 def unit_out(unit: Unit) -> UnitOut:
@@ -22,7 +34,9 @@ def unit_out(unit: Unit) -> UnitOut:
 
 async def put_domain(session: AsyncSession, code: str, body: DomainIn) -> tuple[DomainOut, bool]:
     """Create or replace a domain."""
-    domain, created = await repository.upsert_domain(session, code, body.name, body.online_target)
+    domain, created = await repository.upsert_domain(
+        session, code, body.name, body.online_target, body.coverage_target
+    )
     return domain_out(domain), created
 
 
@@ -59,3 +73,43 @@ async def put_unit(session: AsyncSession, code: str, body: UnitIn) -> tuple[Unit
 async def list_units(session: AsyncSession) -> list[UnitOut]:
     """All units."""
     return [unit_out(u) for u in await repository.list_units(session)]
+
+
+def procedure_out(procedure: Procedure) -> ProcedureOut:
+    """The API form of a procedure."""
+    return ProcedureOut(
+        code=procedure.code,
+        name=procedure.name,
+        domain_code=procedure.domain_code,
+        service_level=procedure.service_level,
+        unit_levels=list(procedure.unit_levels),
+        from_catalog=procedure.from_catalog,
+    )
+
+
+async def put_procedure(
+    session: AsyncSession, code: str, body: ProcedureIn
+) -> tuple[ProcedureOut, bool]:
+    """Create or replace a procedure; its domain must be in the catalog."""
+    if await repository.get_domain(session, body.domain_code) is None:
+        raise validation_failed(
+            ["body", "domain_code"],
+            f"domain {body.domain_code!r} is not in the catalog",
+            "unknown_domain",
+        )
+    procedure, created = await repository.upsert_procedure(
+        session,
+        code,
+        {
+            "name": body.name,
+            "domain_code": body.domain_code,
+            "service_level": body.service_level,
+            "unit_levels": sorted(set(body.unit_levels)),
+        },
+    )
+    return procedure_out(procedure), created
+
+
+async def list_procedures(session: AsyncSession, domain: str | None) -> list[ProcedureOut]:
+    """All procedures, optionally of one domain."""
+    return [procedure_out(p) for p in await repository.list_procedures(session, domain)]

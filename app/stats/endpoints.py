@@ -1,22 +1,39 @@
-"""HTTP entry points of the statistics: `/v1/stats/...`."""
+"""HTTP entry points of the statistics: `/v1/stats/...`. Every answer carries a strong ETag."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, Query, Request, Response
 
 from app.db import SessionDep
 from app.keys.dependencies import ReadKey
 from app.responses import AUTH_ERRORS
 from app.stats import service
-from app.stats.schemas import Basis, Format, GroupBy, OnlineRatioReport, Period
+from app.stats.caching import conditional_response
+from app.stats.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
+from app.stats.schemas import (
+    Basis,
+    CoverageReport,
+    Format,
+    GroupBy,
+    OnlineRatioReport,
+    Period,
+    Report06,
+    TableFormat,
+)
 
 router = APIRouter(prefix="/v1/stats", tags=["statistics"], responses=AUTH_ERRORS)
 
-_RATIO_DESCRIPTION = """
+_CACHING = """
+**Caching:** every answer carries a strong `ETag` that changes exactly when its content does;
+send it back in `If-None-Match` to get `304 Not Modified`. `Cache-Control: private, no-cache`:
+a polling portal revalidates each time and downloads only what changed.
+"""
+
+_RATIO_DESCRIPTION = (
+    """
 The online-filing ratio per service domain (or unit) and period.
 
 **Which dossiers count:** received in the period by local date (`received_at` in
@@ -30,11 +47,59 @@ both inclusive.
 | `full_online` | `channel = online` and `service_level = 4` | all counted dossiers |
 
 Rows with `total` 0 are left out; rows are sorted by period, then code. `target` and
-`meets_target` (`ratio >= target`) are given when grouping by domain. `format=csv` returns the
-same rows as CSV. Scope `read`.
+`meets_target` (`ratio >= target`, exact) are given when grouping by domain. `format=csv` returns
+the same rows as CSV; `format=xlsx` a printable workbook headed in Vietnamese. Scope `read`.
 """
+    + _CACHING
+)
 
-CodeQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
+_REPORT06_DESCRIPTION = (
+    """
+The periodic report on handling administrative procedures (Biểu số 06, Circular
+01/2020/TT-VPCP), one row per domain or unit. Only dossiers whose status is neither `submitted`
+nor `refused` count; dates are local (Asia/Ho_Chi_Minh).
+
+| column | dossiers |
+|---|---|
+| `received_online`, `received_offline` | received within the period, online; in person or by post |
+| `carried_over` | received before `from`, `finished_at` empty or on/after `from`, not `withdrawn`/`stopped` |
+| `received_total` | `carried_over + received_online + received_offline` |
+| `finished_early`, `finished_on_time`, `finished_late` | `finished`/`returned` with `finished_at` in the period; its date before, equal to, after the date of `due_at` (no `due_at`: on time) |
+| `pending_on_time`, `pending_overdue` | received on or before `to`, not `withdrawn`/`stopped`, `finished_at` empty or after `to`; overdue when the date of `due_at` is before `to` |
+
+Rows whose counts are all zero are left out. `format=xlsx` gives a workbook headed like the
+official form, ready to print. Scope `read`.
+"""
+    + _CACHING
+)
+
+_COVERAGE_DESCRIPTION = (
+    """
+The share of procedures offered online, per domain: `procedures` in the catalog (handled at
+`unit_level` when given), of which `online_capable` (level 3 or 4) and `full_online` (level 4);
+`ratio = online_capable / procedures` against the domain's `coverage_target` (0.40 unless set
+with `PUT /v1/domains/{code}`). Scope `read`.
+"""
+    + _CACHING
+)
+
+
+def _file_responses(example_csv: str, xlsx: bool = True) -> dict[int | str, dict[str, Any]]:
+    content: dict[str, Any] = {"text/csv": {"schema": {"type": "string"}, "example": example_csv}}
+    if xlsx:
+        content[XLSX_MEDIA_TYPE] = {"schema": {"type": "string", "format": "binary"}}
+    return {
+        200: {"content": content, "headers": {"ETag": {"schema": {"type": "string"}}}},
+        304: {"description": "Not modified: the `If-None-Match` ETag is current."},
+    }
+
+
+DateFrom = Annotated[dt.date, Query(alias="from", description="First local date, inclusive.")]
+DateTo = Annotated[dt.date, Query(alias="to", description="Last local date, inclusive.")]
+UnitQuery = Annotated[
+    str | None, Query(min_length=1, max_length=64, description="A unit and all units below it.")
+]
+DomainQuery = Annotated[str | None, Query(min_length=1, max_length=64, description="One domain.")]
 
 
 @router.get(
@@ -42,33 +107,24 @@ CodeQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
     summary="Online-filing ratio",
     description=_RATIO_DESCRIPTION,
     response_model=OnlineRatioReport,
-    response_model_by_alias=True,
-    responses={
-        200: {
-            "content": {
-                "text/csv": {
-                    "schema": {"type": "string"},
-                    "example": "period,domain_code,domain_name,online,total,ratio,target,meets_target\r\n"
-                    "2017-03,TP,Tư pháp,612,1000,0.612,0.6,True\r\n",
-                }
-            }
-        }
-    },
+    responses=_file_responses(
+        "period,domain_code,domain_name,online,total,ratio,target,meets_target\r\n"
+        "2017-03,TP,Tư pháp,612,1000,0.612,0.6,True\r\n"
+    ),
 )
 async def online_ratio(
+    request: Request,
     session: SessionDep,
     _: ReadKey,
-    date_from: Annotated[dt.date, Query(alias="from", description="First local date, inclusive.")],
-    date_to: Annotated[dt.date, Query(alias="to", description="Last local date, inclusive.")],
-    unit: Annotated[
-        str | None, Query(min_length=1, max_length=64, description="A unit and all units below it.")
-    ] = None,
-    domain: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    date_from: DateFrom,
+    date_to: DateTo,
+    unit: UnitQuery = None,
+    domain: DomainQuery = None,
     basis: Basis = "online_capable",
     group_by: GroupBy = "domain",
     period: Period = "none",
     format: Format = "json",
-) -> OnlineRatioReport | Response:
+) -> Response:
     report = await service.online_ratio(
         session,
         date_from=date_from,
@@ -80,9 +136,74 @@ async def online_ratio(
         domain=domain,
     )
     if format == "csv":
-        return Response(
-            service.online_ratio_csv(report),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="online-ratio.csv"'},
-        )
-    return report
+        body, media_type = service.online_ratio_csv(report), CSV_MEDIA_TYPE
+    elif format == "xlsx":
+        body, media_type = await service.online_ratio_xlsx(session, report), XLSX_MEDIA_TYPE
+    else:
+        body, media_type = report.model_dump_json(by_alias=True).encode(), "application/json"
+    return conditional_response(request, body, media_type, _filename("online-ratio", format))
+
+
+@router.get(
+    "/report-06",
+    summary="Periodic report (Biểu số 06)",
+    description=_REPORT06_DESCRIPTION,
+    response_model=Report06,
+    responses=_file_responses(
+        "domain_code,domain_name,received_total,received_online,received_offline,carried_over,"
+        "finished_total,finished_early,finished_on_time,finished_late,pending_total,"
+        "pending_on_time,pending_overdue\r\nTP,Tư pháp,130,70,50,10,110,60,45,5,20,18,2\r\n"
+    ),
+)
+async def report_06(
+    request: Request,
+    session: SessionDep,
+    _: ReadKey,
+    date_from: DateFrom,
+    date_to: DateTo,
+    unit: UnitQuery = None,
+    domain: DomainQuery = None,
+    group_by: Literal["domain", "unit"] = "domain",
+    format: Format = "json",
+) -> Response:
+    report = await service.report06(
+        session, date_from=date_from, date_to=date_to, group_by=group_by, unit=unit, domain=domain
+    )
+    if format == "csv":
+        body, media_type = service.report06_csv(report), CSV_MEDIA_TYPE
+    elif format == "xlsx":
+        body, media_type = await service.report06_xlsx(session, report), XLSX_MEDIA_TYPE
+    else:
+        body, media_type = report.model_dump_json(by_alias=True).encode(), "application/json"
+    return conditional_response(request, body, media_type, _filename("bieu-so-06", format))
+
+
+@router.get(
+    "/procedure-coverage",
+    summary="Procedure coverage",
+    description=_COVERAGE_DESCRIPTION,
+    response_model=CoverageReport,
+    responses=_file_responses(
+        "domain_code,domain_name,procedures,online_capable,full_online,ratio,target,meets_target"
+        "\r\nTP,Tư pháp,20,9,3,0.45,0.4,True\r\n",
+        xlsx=False,
+    ),
+)
+async def procedure_coverage(
+    request: Request,
+    session: SessionDep,
+    _: ReadKey,
+    unit_level: Literal["district", "commune"] | None = None,
+    domain: DomainQuery = None,
+    format: TableFormat = "json",
+) -> Response:
+    report = await service.procedure_coverage(session, unit_level=unit_level, domain=domain)
+    if format == "csv":
+        body, media_type = service.coverage_csv(report), CSV_MEDIA_TYPE
+    else:
+        body, media_type = report.model_dump_json(by_alias=True).encode(), "application/json"
+    return conditional_response(request, body, media_type, _filename("procedure-coverage", format))
+
+
+def _filename(stem: str, format: str) -> str | None:
+    return None if format == "json" else f"{stem}.{format}"

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Basis = Literal["online_capable", "all", "full_online"]
 GroupBy = Literal["domain", "unit", "none"]
 Period = Literal["none", "month", "quarter", "year"]
-Format = Literal["json", "csv"]
+Format = Literal["json", "csv", "xlsx"]
+TableFormat = Literal["json", "csv"]
 
 
 class RatioRow(BaseModel):
@@ -90,3 +91,137 @@ class OnlineRatioReport(BaseModel):
     period: Period
     rows: list[DomainRatioRow | UnitRatioRow | RatioRow]
     overall: RatioOverall
+
+
+class Report06Counts(BaseModel):
+    """The columns of Biểu số 06 (Circular 01/2020/TT-VPCP)."""
+
+    received_total: int = Field(description="carried_over + received_online + received_offline.")
+    received_online: int = Field(description="Received in the period, online (trực tuyến).")
+    received_offline: int = Field(description="Received in the period, in person or by post.")
+    carried_over: int = Field(
+        description="Received before the period, not finished before it starts, not withdrawn "
+        "or stopped (kỳ trước chuyển qua)."
+    )
+    finished_total: int = Field(description="finished_early + finished_on_time + finished_late.")
+    finished_early: int = Field(description="Finished in the period before the due date.")
+    finished_on_time: int = Field(description="Finished on the due date, or without one.")
+    finished_late: int = Field(description="Finished in the period after the due date.")
+    pending_total: int = Field(description="pending_on_time + pending_overdue.")
+    pending_on_time: int = Field(description="Open at the end of the period, not overdue.")
+    pending_overdue: int = Field(description="Open at the end of the period, due before `to`.")
+
+
+class Report06Row(Report06Counts):
+    """One domain or unit."""
+
+    domain_code: str | None = Field(default=None, description="With group_by=domain.")
+    domain_name: str | None = Field(default=None, description="With group_by=domain.")
+    unit_code: str | None = Field(default=None, description="With group_by=unit.")
+    unit_name: str | None = Field(default=None, description="With group_by=unit.")
+
+
+_REPORT06_EXAMPLE_COUNTS: dict[str, Any] = {
+    "received_total": 130,
+    "received_online": 70,
+    "received_offline": 50,
+    "carried_over": 10,
+    "finished_total": 110,
+    "finished_early": 60,
+    "finished_on_time": 45,
+    "finished_late": 5,
+    "pending_total": 20,
+    "pending_on_time": 18,
+    "pending_overdue": 2,
+}
+
+
+class Report06(BaseModel):
+    """The periodic report on the handling of administrative procedures."""
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "from": "2017-01-01",
+                    "to": "2017-03-31",
+                    "timezone": "Asia/Ho_Chi_Minh",
+                    "unit": "282",
+                    "domain": None,
+                    "group_by": "domain",
+                    "rows": [
+                        {"domain_code": "TP", "domain_name": "Tư pháp", **_REPORT06_EXAMPLE_COUNTS}
+                    ],
+                    "overall": _REPORT06_EXAMPLE_COUNTS,
+                }
+            ]
+        },
+    )
+
+    from_: dt.date = Field(alias="from", serialization_alias="from")
+    to: dt.date
+    timezone: str
+    unit: str | None
+    domain: str | None
+    group_by: Literal["domain", "unit"]
+    rows: list[Report06Row]
+    overall: Report06Counts
+
+
+class CoverageCounts(BaseModel):
+    """Procedures offered online."""
+
+    procedures: int = Field(description="Procedures in the catalog (of the unit level).")
+    online_capable: int = Field(description="Of which offered online at level 3 or 4.")
+    full_online: int = Field(description="Of which offered fully online (level 4).")
+    ratio: float | None = Field(description="online_capable / procedures; null without any.")
+    target: float | None = Field(description="The target share of online_capable.")
+    meets_target: bool | None = Field(description="ratio >= target.")
+
+
+class CoverageRow(CoverageCounts):
+    """One domain."""
+
+    domain_code: str
+    domain_name: str | None
+
+
+class CoverageReport(BaseModel):
+    """Procedure coverage: the share of procedures offered online, per domain."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "unit_level": "commune",
+                    "domain": None,
+                    "rows": [
+                        {
+                            "domain_code": "TP",
+                            "domain_name": "Tư pháp",
+                            "procedures": 20,
+                            "online_capable": 9,
+                            "full_online": 3,
+                            "ratio": 0.45,
+                            "target": 0.4,
+                            "meets_target": True,
+                        }
+                    ],
+                    "overall": {
+                        "procedures": 50,
+                        "online_capable": 18,
+                        "full_online": 5,
+                        "ratio": 0.36,
+                        "target": 0.4,
+                        "meets_target": False,
+                    },
+                }
+            ]
+        }
+    )
+
+    unit_level: Literal["district", "commune"] | None
+    domain: str | None
+    rows: list[CoverageRow]
+    overall: CoverageCounts

@@ -1,25 +1,40 @@
-"""The rules of the statistics: what counts, ratios, targets, row order."""
+"""The rules of the statistics: what counts, ratios, targets, row order, file layouts."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import repository as catalog
+from app.config import get_settings
 from app.errors import ValidationFailed, field_error, validation_failed
 from app.localtime import REPORT_TIMEZONE_NAME
 from app.stats import repository
+from app.stats.exports import PERCENT, Column, Sheet, csv_table, xlsx_workbook
+from app.stats.repository import REPORT06_COLUMNS
 from app.stats.schemas import (
+    CoverageCounts,
+    CoverageReport,
+    CoverageRow,
     DomainRatioRow,
     OnlineRatioReport,
     RatioOverall,
     RatioRow,
+    Report06,
+    Report06Counts,
+    Report06Row,
     UnitRatioRow,
 )
+
+DEFAULT_ONLINE_TARGET = Decimal("0.20")
+
+
+def meets(numerator: int, denominator: int, target: Decimal) -> bool:
+    """numerator / denominator >= target, exactly (no floating point)."""
+    return Decimal(numerator) >= target * denominator
 
 
 async def check_filters(
@@ -45,6 +60,18 @@ async def check_filters(
         )
 
 
+async def _names(session: AsyncSession, group_by: str) -> dict[str, Any]:
+    """Catalog rows by code for the grouping (domains or units)."""
+    if group_by == "domain":
+        return {d.code: d for d in await catalog.list_domains(session)}
+    if group_by == "unit":
+        return {u.code: u for u in await catalog.list_units(session)}
+    return {}
+
+
+# --- online-filing ratio ---------------------------------------------------------------
+
+
 async def online_ratio(
     session: AsyncSession,
     *,
@@ -68,10 +95,7 @@ async def online_ratio(
         unit=unit,
         domain=domain,
     )
-    domains = (
-        {d.code: d for d in await catalog.list_domains(session)} if group_by == "domain" else {}
-    )
-    units = {u.code: u for u in await catalog.list_units(session)} if group_by == "unit" else {}
+    names = await _names(session, group_by)
     rows: list[RatioRow] = []
     for c in sorted(counts, key=lambda c: (c.period or "", c.group_code or "")):
         if c.total == 0:
@@ -82,23 +106,25 @@ async def online_ratio(
             "total": c.total,
             "ratio": c.online / c.total,
         }
+        entry = names.get(c.group_code or "")
         if group_by == "domain" and c.group_code is not None:
-            d = domains.get(c.group_code)
-            target = d.online_target if d is not None else Decimal("0.20")
+            target = entry.online_target if entry is not None else DEFAULT_ONLINE_TARGET
             rows.append(
                 DomainRatioRow(
                     **numbers,
                     domain_code=c.group_code,
-                    domain_name=d.name if d is not None else None,
+                    domain_name=entry.name if entry is not None else None,
                     target=float(target),
-                    # Exact: online / total >= target  <=>  online >= target * total.
-                    meets_target=Decimal(c.online) >= target * c.total,
+                    meets_target=meets(c.online, c.total, target),
                 )
             )
         elif group_by == "unit" and c.group_code is not None:
-            u = units.get(c.group_code)
             rows.append(
-                UnitRatioRow(**numbers, unit_code=c.group_code, unit_name=u.name if u else None)
+                UnitRatioRow(
+                    **numbers,
+                    unit_code=c.group_code,
+                    unit_name=entry.name if entry is not None else None,
+                )
             )
         else:
             rows.append(RatioRow(**numbers))
@@ -118,19 +144,249 @@ async def online_ratio(
     )
 
 
-def online_ratio_csv(report: OnlineRatioReport) -> str:
+_RATIO_GROUP_COLUMNS = {
+    "domain": [("domain_code", "Mã lĩnh vực", 12), ("domain_name", "Lĩnh vực", 34)],
+    "unit": [("unit_code", "Mã đơn vị", 12), ("unit_name", "Đơn vị", 34)],
+    "none": [],
+}
+BASIS_LABELS = {
+    "online_capable": "hồ sơ trực tuyến mức độ 3, 4 / hồ sơ tiếp nhận của thủ tục mức độ 3, 4",
+    "all": "hồ sơ trực tuyến / tổng số hồ sơ tiếp nhận",
+    "full_online": "hồ sơ trực tuyến toàn trình (mức độ 4) / tổng số hồ sơ tiếp nhận",
+}
+
+
+def online_ratio_csv(report: OnlineRatioReport) -> bytes:
     """The rows of the report as CSV with a header line."""
-    group_columns = {
-        "domain": ["domain_code", "domain_name"],
-        "unit": ["unit_code", "unit_name"],
-        "none": [],
-    }[report.group_by]
+    group = [key for key, _, _ in _RATIO_GROUP_COLUMNS[report.group_by]]
     extra = ["target", "meets_target"] if report.group_by == "domain" else []
-    columns = ["period", *group_columns, "online", "total", "ratio", *extra]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
+    columns = ["period", *group, "online", "total", "ratio", *extra]
+    return csv_table(columns, [row.model_dump() for row in report.rows])
+
+
+async def online_ratio_xlsx(session: AsyncSession, report: OnlineRatioReport) -> bytes:
+    """The report as a printable workbook headed in Vietnamese."""
+    columns = [Column("period", "Kỳ", 10)]
+    columns += [Column(k, h, w) for k, h, w in _RATIO_GROUP_COLUMNS[report.group_by]]
+    columns += [
+        Column("online", "Hồ sơ trực tuyến", 14, "#,##0"),
+        Column("total", "Tổng số hồ sơ", 14, "#,##0"),
+        Column("ratio", "Tỷ lệ", 11, PERCENT),
+    ]
+    if report.group_by == "domain":
+        columns += [Column("target", "Chỉ tiêu", 11, PERCENT), Column("achieved", "Đánh giá", 12)]
+    rows = []
     for row in report.rows:
         values = row.model_dump()
-        writer.writerow(["" if values[c] is None else values[c] for c in columns])
-    return out.getvalue()
+        if report.group_by == "domain":
+            values["achieved"] = "Đạt" if row.meets_target else "Chưa đạt"
+        rows.append(values)
+    totals = {
+        "period": "Tổng cộng",
+        "online": report.overall.online,
+        "total": report.overall.total,
+        "ratio": report.overall.ratio,
+    }
+    return xlsx_workbook(
+        Sheet(
+            title="TỶ LỆ HỒ SƠ NỘP TRỰC TUYẾN",
+            subtitle_lines=[
+                _period_line(report.from_, report.to),
+                await _scope_line(session, report.unit, report.domain),
+                f"Cách tính ({report.basis}): {BASIS_LABELS[report.basis]}",
+            ],
+            columns=columns,
+            rows=rows,
+            totals=totals,
+            note=f"Ngày theo múi giờ {REPORT_TIMEZONE_NAME}; chỉ tính hồ sơ đã tiếp nhận "
+            "(không tính hồ sơ mới đăng ký, không được tiếp nhận).",
+            sheet_name="Tỷ lệ trực tuyến",
+        )
+    )
+
+
+def _period_line(date_from: dt.date, date_to: dt.date) -> str:
+    return f"Kỳ báo cáo: từ ngày {date_from:%d/%m/%Y} đến ngày {date_to:%d/%m/%Y}"
+
+
+async def _scope_line(session: AsyncSession, unit: str | None, domain: str | None) -> str:
+    unit_row = await catalog.get_unit(session, unit) if unit else None
+    unit_text = f"{unit_row.name or unit} ({unit})" if unit_row else "tất cả đơn vị"
+    domain_row = await catalog.get_domain(session, domain) if domain else None
+    domain_text = f"{domain_row.name or domain} ({domain})" if domain_row else "tất cả lĩnh vực"
+    return f"Đơn vị: {unit_text} — Lĩnh vực: {domain_text}"
+
+
+# --- report 06 -------------------------------------------------------------------------
+
+
+def _with_totals(counts: dict[str, int]) -> dict[str, int]:
+    return {
+        **counts,
+        "received_total": counts["carried_over"]
+        + counts["received_online"]
+        + counts["received_offline"],
+        "finished_total": counts["finished_early"]
+        + counts["finished_on_time"]
+        + counts["finished_late"],
+        "pending_total": counts["pending_on_time"] + counts["pending_overdue"],
+    }
+
+
+async def report06(
+    session: AsyncSession,
+    *,
+    date_from: dt.date,
+    date_to: dt.date,
+    group_by: str,
+    unit: str | None,
+    domain: str | None,
+) -> Report06:
+    """Biểu số 06 per domain or unit, rows with nothing to report left out."""
+    await check_filters(session, date_from, date_to, unit, domain)
+    counts = await repository.report06_counts(
+        session, date_from=date_from, date_to=date_to, group_by=group_by, unit=unit, domain=domain
+    )
+    names = await _names(session, group_by)
+    rows: list[Report06Row] = []
+    for c in sorted(counts, key=lambda c: c["group_code"]):
+        values = _with_totals({k: c[k] for k in REPORT06_COLUMNS})
+        if not any(values.values()):
+            continue
+        entry = names.get(c["group_code"])
+        name = entry.name if entry is not None else None
+        if group_by == "domain":
+            rows.append(Report06Row(**values, domain_code=c["group_code"], domain_name=name))
+        else:
+            rows.append(Report06Row(**values, unit_code=c["group_code"], unit_name=name))
+    overall = _with_totals({k: sum(getattr(r, k) for r in rows) for k in REPORT06_COLUMNS})
+    return Report06(
+        from_=date_from,
+        to=date_to,
+        timezone=REPORT_TIMEZONE_NAME,
+        unit=unit,
+        domain=domain,
+        group_by=group_by,
+        rows=rows,
+        overall=Report06Counts(**overall),
+    )
+
+
+REPORT06_ALL_COLUMNS = list(Report06Counts.model_fields)
+
+
+def report06_csv(report: Report06) -> bytes:
+    """The rows of report 06 as CSV."""
+    group = (
+        ["domain_code", "domain_name"]
+        if report.group_by == "domain"
+        else ["unit_code", "unit_name"]
+    )
+    return csv_table([*group, *REPORT06_ALL_COLUMNS], [r.model_dump() for r in report.rows])
+
+
+_RECEIVED = "Số hồ sơ nhận giải quyết"
+_FINISHED = "Số hồ sơ đã giải quyết"
+_PENDING = "Số hồ sơ đang giải quyết"
+REPORT06_HEADINGS = [
+    ("received_total", "Tổng số", _RECEIVED),
+    ("received_online", "Trong kỳ: trực tuyến", _RECEIVED),
+    ("received_offline", "Trong kỳ: trực tiếp, bưu chính", _RECEIVED),
+    ("carried_over", "Từ kỳ trước chuyển qua", _RECEIVED),
+    ("finished_total", "Tổng số", _FINISHED),
+    ("finished_early", "Trả trước hạn", _FINISHED),
+    ("finished_on_time", "Trả đúng hạn", _FINISHED),
+    ("finished_late", "Trả quá hạn", _FINISHED),
+    ("pending_total", "Tổng số", _PENDING),
+    ("pending_on_time", "Trong hạn", _PENDING),
+    ("pending_overdue", "Quá hạn", _PENDING),
+]
+
+
+async def report06_xlsx(session: AsyncSession, report: Report06) -> bytes:
+    """Report 06 as a workbook headed like the official form."""
+    by_domain = report.group_by == "domain"
+    columns = [
+        Column("index", "STT", 6),
+        Column("name", "Lĩnh vực" if by_domain else "Đơn vị", 34),
+        *(Column(key, heading, 12, "#,##0", group) for key, heading, group in REPORT06_HEADINGS),
+    ]
+    rows = []
+    for number, row in enumerate(report.rows, start=1):
+        values = row.model_dump()
+        code = row.domain_code if by_domain else row.unit_code
+        label = (row.domain_name if by_domain else row.unit_name) or code
+        values.update(index=number, name=label)
+        rows.append(values)
+    totals = {"name": "Tổng cộng", **report.overall.model_dump()}
+    return xlsx_workbook(
+        Sheet(
+            title="BIỂU SỐ 06 — TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH",
+            subtitle_lines=[
+                _period_line(report.from_, report.to),
+                await _scope_line(session, report.unit, report.domain),
+            ],
+            columns=columns,
+            rows=rows,
+            totals=totals,
+            note="Theo Thông tư 01/2020/TT-VPCP. Ngày theo múi giờ "
+            f"{REPORT_TIMEZONE_NAME}; không tính hồ sơ mới đăng ký và hồ sơ không được tiếp nhận.",
+            sheet_name="Biểu số 06",
+        )
+    )
+
+
+# --- procedure coverage ----------------------------------------------------------------
+
+
+def _coverage_numbers(procedures: int, capable: int, full: int, target: Decimal) -> dict[str, Any]:
+    return {
+        "procedures": procedures,
+        "online_capable": capable,
+        "full_online": full,
+        "ratio": capable / procedures if procedures else None,
+        "target": float(target),
+        "meets_target": meets(capable, procedures, target) if procedures else None,
+    }
+
+
+async def procedure_coverage(
+    session: AsyncSession, *, unit_level: str | None, domain: str | None
+) -> CoverageReport:
+    """Share of procedures offered online (level 3 or 4), per domain and overall."""
+    if domain is not None and await catalog.get_domain(session, domain) is None:
+        raise validation_failed(
+            ["query", "domain"], f"domain {domain!r} is not in the catalog", "unknown_domain"
+        )
+    counts = await repository.coverage_counts(session, unit_level=unit_level, domain=domain)
+    domains = await _names(session, "domain")
+    default_target = get_settings().coverage_target
+    rows = []
+    for c in sorted(counts, key=lambda c: c["domain_code"]):
+        entry = domains.get(c["domain_code"])
+        target = entry.coverage_target if entry is not None else default_target
+        rows.append(
+            CoverageRow(
+                domain_code=c["domain_code"],
+                domain_name=entry.name if entry is not None else None,
+                **_coverage_numbers(c["procedures"], c["online_capable"], c["full_online"], target),
+            )
+        )
+    overall = _coverage_numbers(
+        sum(r.procedures for r in rows),
+        sum(r.online_capable for r in rows),
+        sum(r.full_online for r in rows),
+        default_target,
+    )
+    return CoverageReport(
+        unit_level=unit_level,
+        domain=domain,
+        rows=rows,
+        overall=CoverageCounts(**overall),
+    )
+
+
+def coverage_csv(report: CoverageReport) -> bytes:
+    """The rows of the coverage report as CSV."""
+    columns = ["domain_code", "domain_name", *CoverageCounts.model_fields]
+    return csv_table(columns, [r.model_dump() for r in report.rows])
