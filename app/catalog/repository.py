@@ -43,12 +43,17 @@ _ENSURE_UNITS = text(
 _ENSURE_PROCEDURES = text(
     """
     INSERT INTO procedures (code, name, domain_code, service_level, unit_levels)
-    SELECT p.code, p.name, p.domain_code, p.service_level,
-           CASE WHEN u.level IS NULL THEN '{}' ELSE ARRAY[u.level] END
+    SELECT p.code,
+           (array_agg(p.name ORDER BY p.n))[1],
+           (array_agg(p.domain_code ORDER BY p.n))[1],
+           (array_agg(p.service_level ORDER BY p.n))[1],
+           COALESCE(array_agg(DISTINCT u.level ORDER BY u.level)
+                    FILTER (WHERE u.level IS NOT NULL), '{}')
     FROM unnest(CAST(:codes AS varchar[]), CAST(:names AS text[]), CAST(:domains AS varchar[]),
-                CAST(:levels AS smallint[]), CAST(:units AS varchar[]))
-         AS p(code, name, domain_code, service_level, unit_code)
+                CAST(:levels AS smallint[]), CAST(:units AS varchar[])) WITH ORDINALITY
+         AS p(code, name, domain_code, service_level, unit_code, n)
     LEFT JOIN units u ON u.code = p.unit_code
+    GROUP BY p.code
     ORDER BY p.code
     ON CONFLICT (code) DO UPDATE
         SET unit_levels = ARRAY(
@@ -107,20 +112,21 @@ async def upsert_procedure(
 
 
 async def ensure_procedures(
-    session: AsyncSession, procedures: dict[str, tuple[str | None, str, int, str]]
+    session: AsyncSession, sightings: list[tuple[str, str | None, str, int, str]]
 ) -> None:
-    """Add procedures first seen in events: code -> (name, domain, service level, unit)."""
-    if procedures:
-        codes = sorted(procedures)
-        rows = [procedures[c] for c in codes]
+    """Add procedures first seen in events, and the unit levels events show handling them.
+
+    `sightings` are (code, name, domain, service level, unit) in arrival order: the first
+    sighting of a new procedure gives its name, domain and level."""
+    if sightings:
         await session.execute(
             _ENSURE_PROCEDURES,
             {
-                "codes": codes,
-                "names": [r[0] for r in rows],
-                "domains": [r[1] for r in rows],
-                "levels": [r[2] for r in rows],
-                "units": [r[3] for r in rows],
+                "codes": [s[0] for s in sightings],
+                "names": [s[1] for s in sightings],
+                "domains": [s[2] for s in sightings],
+                "levels": [s[3] for s in sightings],
+                "units": [s[4] for s in sightings],
             },
         )
 

@@ -226,18 +226,17 @@ async def _ensure_catalog(session: AsyncSession, candidates: list[_Candidate]) -
     """Add domains, units and procedures that events name and the catalog lacks."""
     domains: dict[str, str | None] = {}
     units: set[str] = set()
-    procedures: dict[str, tuple[str | None, str, int, str]] = {}
+    procedures: dict[tuple[str, str | None, str, int, str], None] = {}
     for c in candidates:
         d = c.event.dossier
         if d.domain_name or d.domain_code not in domains:
             domains[d.domain_code] = d.domain_name or domains.get(d.domain_code)
         units.add(d.unit_code)
-        procedures.setdefault(
-            d.procedure_code, (d.procedure_name, d.domain_code, d.service_level, d.unit_code)
-        )
+        sighting = (d.procedure_code, d.procedure_name, d.domain_code, d.service_level, d.unit_code)
+        procedures.setdefault(sighting, None)
     await catalog.ensure_domains(session, domains)
     await catalog.ensure_units(session, units)
-    await catalog.ensure_procedures(session, procedures)
+    await catalog.ensure_procedures(session, list(procedures))
 
 
 async def _apply(
