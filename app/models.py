@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
@@ -47,6 +48,11 @@ STATUSES = (
 )
 CHANNELS = ("in_person", "online", "postal")
 UNIT_LEVELS = ("province", "district", "commune")
+
+
+def _local_date(column: str) -> str:
+    """SQL for the Vietnam calendar date of a timestamptz column (immutable: no DST in VN)."""
+    return f"(timezone('Asia/Ho_Chi_Minh', {column}))::date"
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -165,8 +171,10 @@ class Dossier(Base):
     due_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     finished_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     returned_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
-    # Local (Asia/Ho_Chi_Minh) date of received_at: what reports group and filter by.
-    received_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Local (Asia/Ho_Chi_Minh) dates, computed by PostgreSQL: what reports group and filter by.
+    received_on: Mapped[dt.date | None] = mapped_column(Date, Computed(_local_date("received_at")))
+    finished_on: Mapped[dt.date | None] = mapped_column(Date, Computed(_local_date("finished_at")))
+    due_on: Mapped[dt.date | None] = mapped_column(Date, Computed(_local_date("due_at")))
     occurred_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False)
     last_event_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     event_count: Mapped[int] = mapped_column(Integer, nullable=False)

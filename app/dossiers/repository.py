@@ -57,13 +57,11 @@ STATE_COLUMNS = (
     "due_at",
     "finished_at",
     "returned_at",
-    "received_on",
     "occurred_at",
     "last_event_id",
 )
 _STATE_TYPES = {
     "service_level": "smallint",
-    "received_on": "date",
     "last_event_id": "bigint",
     "submitted_at": "timestamptz",
     "received_at": "timestamptz",

@@ -18,7 +18,6 @@ from app.dossiers.repository import NewEvent
 from app.dossiers.schemas import DossierOut, EventIn, IngestResult, RejectedEvent
 from app.errors import NotFound, field_error, pydantic_errors
 from app.keys.service import Principal
-from app.localtime import local_date
 
 _EVENT = TypeAdapter(EventIn)
 
@@ -72,7 +71,6 @@ def _state_row(event: EventIn, log_id: int) -> dict[str, Any]:
         "due_at": d.due_at,
         "finished_at": d.finished_at,
         "returned_at": d.returned_at,
-        "received_on": local_date(d.received_at),
         "occurred_at": event.occurred_at,
         "last_event_id": log_id,
     }
