@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Column,
     Computed,
     Date,
     DateTime,
@@ -19,11 +20,12 @@ from sqlalchemy import (
     Numeric,
     SmallInteger,
     String,
+    Table,
     Text,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, DATERANGE, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -53,6 +55,15 @@ UNIT_LEVELS = ("province", "district", "commune")
 def _local_date(column: str) -> str:
     """SQL for the Vietnam calendar date of a timestamptz column (immutable: no DST in VN)."""
     return f"(timezone('Asia/Ho_Chi_Minh', {column}))::date"
+
+
+OPEN_DAYS_SQL = (
+    "CASE WHEN received_at IS NULL THEN NULL"
+    " WHEN (timezone('Asia/Ho_Chi_Minh', finished_at))::date"
+    " < (timezone('Asia/Ho_Chi_Minh', received_at))::date THEN 'empty'::daterange"
+    " ELSE daterange((timezone('Asia/Ho_Chi_Minh', received_at))::date,"
+    " (timezone('Asia/Ho_Chi_Minh', finished_at))::date, '[)') END"
+)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -175,6 +186,9 @@ class Dossier(Base):
     received_on: Mapped[dt.date | None] = mapped_column(Date, Computed(_local_date("received_at")))
     finished_on: Mapped[dt.date | None] = mapped_column(Date, Computed(_local_date("finished_at")))
     due_on: Mapped[dt.date | None] = mapped_column(Date, Computed(_local_date("due_at")))
+    # [received_on, finished_on): the days the dossier is open; empty when finished before
+    # received. Pending at the end of day D <=> D in open_days (GiST-indexed).
+    open_days: Mapped[object | None] = mapped_column(DATERANGE, Computed(OPEN_DAYS_SQL))
     occurred_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False)
     last_event_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     event_count: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -187,6 +201,12 @@ class Dossier(Base):
         CheckConstraint("service_level IN (2, 3, 4)", name="service_level_known"),
         Index("ix_dossiers_received_on_domain", "received_on", "domain_code"),
         Index("ix_dossiers_unit_received_on", "unit_code", "received_on"),
+        Index(
+            "ix_dossiers_open_days",
+            "open_days",
+            postgresql_using="gist",
+            postgresql_where=text("status NOT IN ('submitted', 'refused', 'withdrawn', 'stopped')"),
+        ),
     )
 
 
@@ -211,3 +231,26 @@ class DossierEvent(Base):
     __table_args__ = (
         Index("uq_dossier_events_source_event_id", "source", "event_id", unique=True),
     )
+
+
+def _summary_table(name: str, period: str, counters: tuple[str, ...]) -> Table:
+    """A summary kept by the triggers on `dossiers` (see migration 0004)."""
+    return Table(
+        name,
+        Base.metadata,
+        Column(period, Date, primary_key=True),
+        Column("domain_code", String(64), primary_key=True),
+        Column("unit_code", String(64), primary_key=True),
+        *(Column(c, BigInteger, nullable=False, server_default=text("0")) for c in counters),
+    )
+
+
+RECEIVED_COUNTERS = ("total", "online", "capable", "capable_online", "full_online")
+FINISHED_COUNTERS = ("early", "on_time", "late")
+
+# Counted dossiers (not submitted or refused) by local receipt date.
+stats_received_daily = _summary_table("stats_received_daily", "day", RECEIVED_COUNTERS)
+stats_received_monthly = _summary_table("stats_received_monthly", "month", RECEIVED_COUNTERS)
+# Finished or returned dossiers by local finish date, against their due date.
+stats_finished_daily = _summary_table("stats_finished_daily", "day", FINISHED_COUNTERS)
+stats_finished_monthly = _summary_table("stats_finished_monthly", "month", FINISHED_COUNTERS)

@@ -23,6 +23,7 @@ from app.main import create_app
 
 TEST_DATABASE = "dossier_stats_test"
 DATA_TABLES = ["dossier_events", "dossiers", "procedures", "api_keys", "units", "domains"]
+# TRUNCATE dossiers also empties the summary tables (trigger dossiers_stats_truncate).
 
 
 def _test_database_url() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,10 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import Dossier
 
 # unnest keeps the (sorted) array order, so every transaction takes its locks in one order.
-_LOCK_DOSSIERS = text(
-    "SELECT count(*) FROM (SELECT pg_advisory_xact_lock(k)"
-    " FROM unnest(CAST(:keys AS bigint[])) AS l(k)) AS locked"
+_LOCK_KEYS = text(
+    "SELECT count(*) FROM (SELECT pg_advisory_xact_lock(:space, k)"
+    " FROM unnest(CAST(:keys AS integer[])) AS l(k)) AS locked"
 )
+# Lock spaces: a transaction takes all its dossier locks, then all its summary locks.
+DOSSIER_LOCKS = 1
+SUMMARY_LOCKS = 2
 
 _EXISTING_EVENTS = text(
     "SELECT event_id, content_hash FROM dossier_events"
@@ -40,7 +43,8 @@ _INSERT_EVENTS = text(
 )
 
 _CURRENT_STATES = text(
-    "SELECT code, occurred_at FROM dossiers WHERE code = ANY(CAST(:codes AS varchar[]))"
+    "SELECT code, occurred_at, domain_code, unit_code, received_on, finished_on FROM dossiers"
+    " WHERE code = ANY(CAST(:codes AS varchar[]))"
 )
 
 STATE_COLUMNS = (
@@ -109,17 +113,40 @@ class NewEvent:
     payload_json: str
 
 
-def lock_key(dossier_code: str) -> int:
-    """A stable signed 64-bit advisory-lock key for a dossier."""
-    digest = hashlib.blake2b(dossier_code.encode("utf-8"), digest_size=8).digest()
+@dataclass(frozen=True)
+class StoredState:
+    """What ingest needs of a dossier's stored state: its time and its summary buckets."""
+
+    occurred_at: dt.datetime
+    domain_code: str
+    unit_code: str
+    received_on: dt.date | None
+    finished_on: dt.date | None
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 32-bit advisory-lock key."""
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=4).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
-async def lock_dossiers(session: AsyncSession, codes: Sequence[str]) -> None:
-    """Serialise writers of the same dossiers until commit; keys in one global order, no deadlock."""
-    keys = sorted({lock_key(c) for c in codes})
+async def _lock(session: AsyncSession, space: int, names: Iterable[str]) -> None:
+    keys = sorted({lock_key(n) for n in names})
     if keys:
-        await session.execute(_LOCK_DOSSIERS, {"keys": keys})
+        await session.execute(_LOCK_KEYS, {"space": space, "keys": keys})
+
+
+async def lock_dossiers(session: AsyncSession, codes: Iterable[str]) -> None:
+    """Serialise writers of the same dossiers until commit; keys in one global order."""
+    await _lock(session, DOSSIER_LOCKS, codes)
+
+
+async def lock_summaries(session: AsyncSession, buckets: Iterable[str]) -> None:
+    """Serialise writers of the same summary rows (by month, domain, unit) until commit.
+
+    The triggers update summary rows in more than one statement round; holding these locks,
+    taken in one sorted pass after the dossier locks, keeps concurrent batches deadlock-free."""
+    await _lock(session, SUMMARY_LOCKS, buckets)
 
 
 async def stored_event_hashes(
@@ -153,14 +180,17 @@ async def insert_events(
     return {row.event_id: row.id for row in rows}
 
 
-async def current_occurred_at(
-    session: AsyncSession, codes: Sequence[str]
-) -> dict[str, dt.datetime]:
-    """`occurred_at` of the stored state of each known dossier."""
+async def current_states(session: AsyncSession, codes: Sequence[str]) -> dict[str, StoredState]:
+    """The stored state of each known dossier (call with the dossiers locked)."""
     if not codes:
         return {}
     rows = await session.execute(_CURRENT_STATES, {"codes": list(codes)})
-    return {row.code: row.occurred_at for row in rows}
+    return {
+        row.code: StoredState(
+            row.occurred_at, row.domain_code, row.unit_code, row.received_on, row.finished_on
+        )
+        for row in rows
+    }
 
 
 async def upsert_states(

@@ -18,6 +18,7 @@ from app.dossiers.repository import NewEvent
 from app.dossiers.schemas import DossierOut, EventIn, IngestResult, RejectedEvent
 from app.errors import NotFound, field_error, pydantic_errors
 from app.keys.service import Principal
+from app.localtime import local_date
 
 _EVENT = TypeAdapter(EventIn)
 
@@ -241,23 +242,25 @@ async def _apply(
     session: AsyncSession, inserted: list[_Candidate], log_ids: dict[str, int], batch: _Batch
 ) -> None:
     """Replay the logged events in arrival order against the stored states (held locked)."""
-    current = await repository.current_occurred_at(
+    stored = await repository.current_states(
         session, sorted({c.event.dossier.code for c in inserted})
     )
+    newest = {code: state.occurred_at for code, state in stored.items()}
     winners: dict[str, _Candidate] = {}
     added: Counter[str] = Counter()
     stale_ids: list[int] = []
     for c in inserted:  # request order = arrival order; on equal occurred_at the later wins
         code = c.event.dossier.code
         added[code] += 1
-        stored_at = current.get(code)
+        stored_at = newest.get(code)
         if stored_at is None or c.event.occurred_at >= stored_at:
-            current[code] = c.event.occurred_at
+            newest[code] = c.event.occurred_at
             winners[code] = c
             batch.applied += 1
         else:
             stale_ids.append(log_ids[c.event.event_id])
             batch.stale += 1
+    await repository.lock_summaries(session, _summary_buckets(winners, stored))
     states = [
         _state_row(winners[code].event, log_ids[winners[code].event.event_id])
         for code in sorted(winners)
@@ -267,6 +270,27 @@ async def _apply(
         session, {code: n for code, n in added.items() if code not in winners}
     )
     await repository.mark_stale(session, stale_ids)
+
+
+def _summary_buckets(
+    winners: dict[str, _Candidate], stored: dict[str, repository.StoredState]
+) -> set[str]:
+    """The summary rows (kind, month, domain, unit) that replacing these states can touch."""
+    buckets: set[str] = set()
+
+    def add(kind: str, day: dt.date | None, domain: str, unit: str) -> None:
+        if day is not None:
+            buckets.add(f"{kind}|{day:%Y-%m}|{domain}|{unit}")
+
+    for code, c in winners.items():
+        d = c.event.dossier
+        add("received", local_date(d.received_at), d.domain_code, d.unit_code)
+        add("finished", local_date(d.finished_at), d.domain_code, d.unit_code)
+        old = stored.get(code)
+        if old is not None:
+            add("received", old.received_on, old.domain_code, old.unit_code)
+            add("finished", old.finished_on, old.domain_code, old.unit_code)
+    return buckets
 
 
 async def get_dossier(session: AsyncSession, code: str) -> DossierOut:

@@ -1,4 +1,9 @@
-"""SQL for the statistics: aggregation happens in PostgreSQL (`GROUP BY` with `FILTER`)."""
+"""SQL for the statistics.
+
+Figures come from the summary tables that triggers on `dossiers` keep exact (migration 0004):
+whole months from the monthly summaries, the days at either end from the daily ones. Pending
+and carried-over dossiers come from a GiST stabbing query on each dossier's open interval.
+None of these reads grows with the number of dossiers in history."""
 
 from __future__ import annotations
 
@@ -9,24 +14,40 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Date,
+    Select,
+    Subquery,
+    Table,
     and_,
-    cast,
+    bindparam,
     func,
-    literal_column,
     null,
-    or_,
     select,
-    true,
+    text,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.localtime import REPORT_TIMEZONE_NAME
-from app.models import Dossier, Procedure, Unit
-
-# Dossiers that are not (or not yet) received never count.
-UNCOUNTED_STATUSES = ("submitted", "refused")
+from app.models import (
+    Dossier,
+    Procedure,
+    Unit,
+    stats_finished_daily,
+    stats_finished_monthly,
+    stats_received_daily,
+    stats_received_monthly,
+)
 
 _PERIOD_FORMATS = {"month": "YYYY-MM", "quarter": 'YYYY-"Q"Q', "year": "YYYY"}
+
+# Numerator and denominator counters of each ratio basis (summary columns).
+BASIS_COUNTERS = {
+    "online_capable": ("capable_online", "capable"),
+    "all": ("online", "total"),
+    "full_online": ("full_online", "total"),
+}
+
+# Written literally (not as parameters) so the planner matches the partial GiST index.
+_HANDLED = text("dossiers.status NOT IN ('submitted', 'refused', 'withdrawn', 'stopped')")
 
 
 @dataclass(frozen=True)
@@ -39,24 +60,82 @@ class RatioCount:
     total: int
 
 
-def _basis_filters(basis: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    """(numerator, denominator) conditions of a ratio basis."""
-    online = Dossier.channel == "online"
-    capable = Dossier.service_level.in_((3, 4))
-    if basis == "online_capable":
-        return and_(online, capable), capable
-    if basis == "all":
-        return online, true()
-    if basis == "full_online":
-        return and_(online, Dossier.service_level == 4), true()
-    raise ValueError(basis)
+@dataclass(frozen=True)
+class Filters:
+    """The unit subtree and domain a report is limited to."""
+
+    unit: str | None
+    domain: str | None
+
+    def apply(self, stmt: Select[Any], domain_col: Any, unit_col: Any, subtree: Any) -> Select[Any]:
+        if self.unit is not None:
+            stmt = stmt.where(unit_col.in_(subtree))
+        if self.domain is not None:
+            stmt = stmt.where(domain_col == self.domain)
+        return stmt
 
 
-def unit_subtree_select(root: str):  # type: ignore[no-untyped-def]
+def unit_subtree_select(root: str) -> Select[Any]:
     """A SELECT of `root` and every unit code below it."""
     tree = select(Unit.code).where(Unit.code == root).cte("subtree", recursive=True)
     tree = tree.union(select(Unit.code).where(Unit.parent_code == tree.c.code))
     return select(tree.c.code)
+
+
+def _month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (_month_start(day) + dt.timedelta(days=32)).replace(day=1)
+
+
+def split_range(
+    date_from: dt.date, date_to: dt.date
+) -> tuple[tuple[dt.date, dt.date] | None, list[tuple[dt.date, dt.date]]]:
+    """Whole months inside [from, to] as [first month start, end) and the leftover day ranges."""
+    first = date_from if date_from.day == 1 else _next_month(date_from)
+    after = date_to + dt.timedelta(days=1)
+    end = after if after.day == 1 else _month_start(date_to)
+    if first >= end:
+        return None, [(date_from, date_to)]
+    days = []
+    if date_from < first:
+        days.append((date_from, first - dt.timedelta(days=1)))
+    if end <= date_to:
+        days.append((end, date_to))
+    return (first, end), days
+
+
+def _summary_rows(
+    daily: Table,
+    monthly: Table,
+    counters: tuple[str, ...],
+    date_from: dt.date,
+    date_to: dt.date,
+    filters: Filters,
+) -> Subquery:
+    """Summary rows covering [from, to] exactly: `day` (a day or a month start), group, counters."""
+    subtree = unit_subtree_select(filters.unit) if filters.unit is not None else None
+    months, day_ranges = split_range(date_from, date_to)
+    parts: list[Select[Any]] = []
+
+    def part(table: Table, period: str, condition: ColumnElement[bool]) -> Select[Any]:
+        stmt = select(
+            table.c[period].label("day"),
+            table.c.domain_code,
+            table.c.unit_code,
+            *(table.c[c] for c in counters),
+        ).where(condition)
+        return filters.apply(stmt, table.c.domain_code, table.c.unit_code, subtree)
+
+    if months is not None:
+        parts.append(
+            part(monthly, "month", and_(monthly.c.month >= months[0], monthly.c.month < months[1]))
+        )
+    for low, high in day_ranges:
+        parts.append(part(daily, "day", daily.c.day.between(low, high)))
+    return union_all(*parts).subquery("summary")
 
 
 async def online_ratio_counts(
@@ -71,35 +150,25 @@ async def online_ratio_counts(
     domain: str | None,
 ) -> list[RatioCount]:
     """Numerator and denominator per (period, group) over dossiers received in the range."""
-    numerator, denominator = _basis_filters(basis)
-    period_col = (
-        func.to_char(Dossier.received_on, _PERIOD_FORMATS[period]) if period != "none" else null()
+    numerator, denominator = BASIS_COUNTERS[basis]
+    rows = _summary_rows(
+        stats_received_daily,
+        stats_received_monthly,
+        (numerator, denominator),
+        date_from,
+        date_to,
+        Filters(unit, domain),
     )
-    group_col = {"domain": Dossier.domain_code, "unit": Dossier.unit_code}.get(group_by, null())
-    stmt = (
-        select(
-            period_col.label("period"),
-            group_col.label("group_code"),
-            func.count().filter(numerator).label("online"),
-            func.count().filter(denominator).label("total"),
-        )
-        .where(
-            Dossier.received_on.between(date_from, date_to),
-            Dossier.status.not_in(UNCOUNTED_STATUSES),
-        )
-        .group_by("period", "group_code")
-    )
-    if unit is not None:
-        stmt = stmt.where(Dossier.unit_code.in_(unit_subtree_select(unit)))
-    if domain is not None:
-        stmt = stmt.where(Dossier.domain_code == domain)
-    rows = await session.execute(stmt)
-    return [RatioCount(r.period, r.group_code, r.online, r.total) for r in rows]
-
-
-def _local_day(column: Any) -> ColumnElement[dt.date]:
-    """The Vietnam calendar date of a timestamptz column."""
-    return cast(func.timezone(literal_column(f"'{REPORT_TIMEZONE_NAME}'"), column), Date)
+    period_col = func.to_char(rows.c.day, _PERIOD_FORMATS[period]) if period != "none" else null()
+    group_col = {"domain": rows.c.domain_code, "unit": rows.c.unit_code}.get(group_by, null())
+    stmt = select(
+        period_col.label("period"),
+        group_col.label("group_code"),
+        func.sum(rows.c[numerator]).label("online"),
+        func.sum(rows.c[denominator]).label("total"),
+    ).group_by("period", "group_code")
+    result = await session.execute(stmt)
+    return [RatioCount(r.period, r.group_code, int(r.online), int(r.total)) for r in result]
 
 
 REPORT06_COLUMNS = (
@@ -114,42 +183,6 @@ REPORT06_COLUMNS = (
 )
 
 
-def _report06_filters(date_from: dt.date, date_to: dt.date) -> dict[str, ColumnElement[bool]]:
-    """The condition behind each counted column of report 06 (contract section 9)."""
-    finished_day = _local_day(Dossier.finished_at)
-    due_day = _local_day(Dossier.due_at)
-    received_in_period = Dossier.received_on.between(date_from, date_to)
-    still_handled = Dossier.status.not_in(("withdrawn", "stopped"))
-    finished_in_period = and_(
-        Dossier.status.in_(("finished", "returned")), finished_day.between(date_from, date_to)
-    )
-    open_at_end = and_(
-        Dossier.received_on <= date_to,
-        still_handled,
-        or_(Dossier.finished_at.is_(None), finished_day > date_to),
-    )
-    return {
-        "received_online": and_(received_in_period, Dossier.channel == "online"),
-        "received_offline": and_(received_in_period, Dossier.channel != "online"),
-        "carried_over": and_(
-            Dossier.received_on < date_from,
-            still_handled,
-            or_(Dossier.finished_at.is_(None), finished_day >= date_from),
-        ),
-        "finished_early": and_(
-            finished_in_period, Dossier.due_at.is_not(None), finished_day < due_day
-        ),
-        "finished_on_time": and_(
-            finished_in_period, or_(Dossier.due_at.is_(None), finished_day == due_day)
-        ),
-        "finished_late": and_(
-            finished_in_period, Dossier.due_at.is_not(None), finished_day > due_day
-        ),
-        "pending_on_time": and_(open_at_end, or_(Dossier.due_at.is_(None), due_day >= date_to)),
-        "pending_overdue": and_(open_at_end, Dossier.due_at.is_not(None), due_day < date_to),
-    }
-
-
 async def report06_counts(
     session: AsyncSession,
     *,
@@ -159,22 +192,92 @@ async def report06_counts(
     unit: str | None,
     domain: str | None,
 ) -> list[dict[str, Any]]:
-    """Report 06's counted columns per group (`group_code`), one SQL pass with FILTER."""
-    filters = _report06_filters(date_from, date_to)
-    group_col = Dossier.domain_code if group_by == "domain" else Dossier.unit_code
-    stmt = (
-        select(
-            group_col.label("group_code"),
-            *(func.count().filter(filters[name]).label(name) for name in REPORT06_COLUMNS),
-        )
-        .where(Dossier.status.not_in(UNCOUNTED_STATUSES))
-        .group_by(group_col)
+    """Report 06's counted columns per group (`group_code`); groups with no row are absent."""
+    filters = Filters(unit, domain)
+    groups: dict[str, dict[str, int]] = {}
+
+    def merge(result: Any) -> None:
+        for row in result.mappings():
+            counts = groups.setdefault(row["group_code"], dict.fromkeys(REPORT06_COLUMNS, 0))
+            counts.update({k: int(v) for k, v in row.items() if k != "group_code"})
+
+    received = _summary_rows(
+        stats_received_daily,
+        stats_received_monthly,
+        ("total", "online"),
+        date_from,
+        date_to,
+        filters,
     )
-    if unit is not None:
-        stmt = stmt.where(Dossier.unit_code.in_(unit_subtree_select(unit)))
-    if domain is not None:
-        stmt = stmt.where(Dossier.domain_code == domain)
-    return [dict(row._mapping) for row in await session.execute(stmt)]
+    group = received.c.domain_code if group_by == "domain" else received.c.unit_code
+    merge(
+        await session.execute(
+            select(
+                group.label("group_code"),
+                func.sum(received.c.online).label("received_online"),
+                func.sum(received.c.total - received.c.online).label("received_offline"),
+            ).group_by(group)
+        )
+    )
+    finished = _summary_rows(
+        stats_finished_daily,
+        stats_finished_monthly,
+        ("early", "on_time", "late"),
+        date_from,
+        date_to,
+        filters,
+    )
+    group = finished.c.domain_code if group_by == "domain" else finished.c.unit_code
+    merge(
+        await session.execute(
+            select(
+                group.label("group_code"),
+                func.sum(finished.c.early).label("finished_early"),
+                func.sum(finished.c.on_time).label("finished_on_time"),
+                func.sum(finished.c.late).label("finished_late"),
+            ).group_by(group)
+        )
+    )
+    # Carried over = still open at the end of the day before `from`.
+    merge(
+        await session.execute(
+            _open_on(
+                date_from - dt.timedelta(days=1),
+                group_by,
+                filters,
+                {
+                    "carried_over": func.count(),
+                },
+            )
+        )
+    )
+    overdue = Dossier.due_on < date_to
+    merge(
+        await session.execute(
+            _open_on(
+                date_to,
+                group_by,
+                filters,
+                {
+                    "pending_overdue": func.count().filter(overdue),
+                    "pending_on_time": func.count().filter(~overdue | Dossier.due_on.is_(None)),
+                },
+            )
+        )
+    )
+    return [{"group_code": code, **counts} for code, counts in groups.items()]
+
+
+def _open_on(day: dt.date, group_by: str, filters: Filters, columns: dict[str, Any]) -> Select[Any]:
+    """Handled dossiers open at the end of `day` (received by then, not finished by then)."""
+    group = Dossier.domain_code if group_by == "domain" else Dossier.unit_code
+    subtree = unit_subtree_select(filters.unit) if filters.unit is not None else None
+    stmt = (
+        select(group.label("group_code"), *(c.label(name) for name, c in columns.items()))
+        .where(_HANDLED, Dossier.open_days.op("@>")(bindparam("open_day", day, type_=Date)))
+        .group_by(group)
+    )
+    return filters.apply(stmt, Dossier.domain_code, Dossier.unit_code, subtree)
 
 
 async def coverage_counts(

@@ -1,0 +1,101 @@
+"""The summary tables that triggers keep equal a full recount over the stored dossiers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.stats.repository import split_range
+from tests.test_property import replay
+
+RECOUNT_RECEIVED = """
+    SELECT {period} AS p, domain_code, unit_code, count(*) AS total,
+           count(*) FILTER (WHERE channel = 'online') AS online,
+           count(*) FILTER (WHERE service_level IN (3, 4)) AS capable,
+           count(*) FILTER (WHERE channel = 'online' AND service_level IN (3, 4)) AS capable_online,
+           count(*) FILTER (WHERE channel = 'online' AND service_level = 4) AS full_online
+    FROM dossiers WHERE received_on IS NOT NULL AND status NOT IN ('submitted', 'refused')
+    GROUP BY 1, 2, 3
+"""
+RECOUNT_FINISHED = """
+    SELECT {period} AS p, domain_code, unit_code,
+           count(*) FILTER (WHERE due_on IS NOT NULL AND finished_on < due_on) AS early,
+           count(*) FILTER (WHERE due_on IS NULL OR finished_on = due_on) AS on_time,
+           count(*) FILTER (WHERE due_on IS NOT NULL AND finished_on > due_on) AS late
+    FROM dossiers WHERE finished_on IS NOT NULL AND status IN ('finished', 'returned')
+    GROUP BY 1, 2, 3
+"""
+SUMMARY = "SELECT * FROM {table} WHERE {nonzero}"
+
+
+async def rows(engine: AsyncEngine, sql: str) -> set[tuple]:
+    async with engine.connect() as conn:
+        return {tuple(r) for r in await conn.execute(text(sql))}
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+async def test_summaries_equal_a_recount_after_a_random_stream(
+    api: httpx.AsyncClient, engine: AsyncEngine, seed: int
+) -> None:
+    await replay(api, seed)
+    for recount, day_col, counters in [
+        (RECOUNT_RECEIVED, "received_on", "total <> 0"),
+        (RECOUNT_FINISHED, "finished_on", "early + on_time + late <> 0"),
+    ]:
+        kind = "received" if day_col == "received_on" else "finished"
+        expected_daily = await rows(engine, recount.format(period=day_col))
+        expected_monthly = await rows(
+            engine, recount.format(period=f"date_trunc('month', {day_col})::date")
+        )
+        assert expected_daily, "the stream produced rows to compare"
+        assert (
+            await rows(engine, SUMMARY.format(table=f"stats_{kind}_daily", nonzero=counters))
+            == expected_daily
+        )
+        assert (
+            await rows(engine, SUMMARY.format(table=f"stats_{kind}_monthly", nonzero=counters))
+            == expected_monthly
+        )
+
+
+async def test_summaries_follow_direct_sql_writes(
+    api: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """A bulk load or a manual fix in SQL goes through the same triggers."""
+    await replay(api, 6)
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE dossiers SET channel = 'online' WHERE code LIKE '%1'"))
+        await conn.execute(text("DELETE FROM dossiers WHERE code LIKE '%2'"))
+    expected = await rows(engine, RECOUNT_RECEIVED.format(period="received_on"))
+    assert (
+        await rows(engine, SUMMARY.format(table="stats_received_daily", nonzero="total <> 0"))
+        == expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("date_from", "date_to", "months", "days"),
+    [
+        ("2017-01-01", "2017-12-31", ("2017-01-01", "2018-01-01"), []),
+        (
+            "2017-01-15",
+            "2017-03-10",
+            ("2017-02-01", "2017-03-01"),
+            [("2017-01-15", "2017-01-31"), ("2017-03-01", "2017-03-10")],
+        ),
+        ("2017-05-31", "2017-06-01", None, [("2017-05-31", "2017-06-01")]),
+        ("2017-02-01", "2017-02-28", ("2017-02-01", "2017-03-01"), []),
+        ("2017-02-02", "2017-02-27", None, [("2017-02-02", "2017-02-27")]),
+    ],
+)
+def test_split_range_covers_every_day_once(
+    date_from: str, date_to: str, months: tuple | None, days: list
+) -> None:
+    d = dt.date.fromisoformat
+    got_months, got_days = split_range(d(date_from), d(date_to))
+    assert got_months == (None if months is None else (d(months[0]), d(months[1])))
+    assert got_days == [(d(a), d(b)) for a, b in days]
