@@ -12,6 +12,8 @@ from pydantic.json_schema import models_json_schema
 
 from app import __version__
 from app.catalog.endpoints import router as catalog_router
+from app.compat.endpoints import router as compat_router
+from app.compat.schemas import SyncBody
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker, resolve_database_url
 from app.dossiers.endpoints import router as dossiers_router
@@ -64,19 +66,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dossiers_router)
     app.include_router(stats_router)
     app.include_router(catalog_router)
+    app.include_router(compat_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """The generated document, plus the event schemas that the ingest endpoint reads by hand."""
+    """The generated document, plus the body schemas that the ingest endpoints read by hand."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
     _, extra = models_json_schema(
-        [(EventBatchIn, "validation")], ref_template="#/components/schemas/{model}"
+        [(EventBatchIn, "validation"), (SyncBody, "validation")],
+        ref_template="#/components/schemas/{model}",
     )
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name, definition in extra.get("$defs", {}).items():
