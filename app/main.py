@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 from pydantic.json_schema import models_json_schema
 
 from app import __version__
@@ -38,6 +39,9 @@ online-filing ratio and the other figures officials are judged on, exactly and a
 """
 
 
+DOCS_ASSETS_URL = "/static/docs"
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the ASGI application; the database is opened in the lifespan, not at import."""
     settings = settings or get_settings()
@@ -54,11 +58,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await engine.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc with Swagger UI and ReDoc served from the installed package: no CDN,
+    # so the documentation works on a government network without internet access.
+    app = FastAPIOffline(
         title="dossier-stats",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        static_url=DOCS_ASSETS_URL,
+        # Swagger UI would otherwise load a validity badge from the validator's web site.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
