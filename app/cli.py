@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -17,6 +16,7 @@ from app.catalog.seed import seed_catalog
 from app.config import get_settings
 from app.db import create_engine, create_sessionmaker, resolve_database_url
 from app.keys import service as keys
+from app.logs import configure_logging
 
 app = typer.Typer(help="dossier-stats: online-filing statistics for one-stop-shop dossiers.")
 keys_app = typer.Typer(help="Manage API keys.")
@@ -65,6 +65,7 @@ def serve_command(
     from app.main import create_app
 
     settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
     url = resolve_database_url(settings)  # starts the embedded PostgreSQL when needed
     migrate.upgrade(url)
     _in_transaction(seed_catalog)
@@ -78,6 +79,8 @@ def serve_command(
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level,
+        log_config=None,  # keep configure_logging's handlers: JSON lines with request ids
+        access_log=False,  # RequestIdMiddleware logs one access line per request
         timeout_graceful_shutdown=30,
     )
 
@@ -145,5 +148,5 @@ def keys_revoke(key_id: int) -> None:
 
 def main() -> None:
     """Entry point of `dossier-stats` and `python -m app`."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging("info", "text")
     app()

@@ -22,6 +22,9 @@ from app.dossiers.schemas import EventBatchIn
 from app.errors import install_error_handlers
 from app.health import router as health_router
 from app.limits import BodySizeLimitMiddleware
+from app.logs import RequestIdMiddleware
+from app.metrics import Metrics, MetricsMiddleware
+from app.metrics import router as metrics_router
 from app.migrate import head_revision
 from app.stats.endpoints import router as stats_router
 
@@ -70,8 +73,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         swagger_ui_parameters={"validatorUrl": None},
     )
     install_error_handlers(app)
+    app.state.metrics = metrics = Metrics(app.state)
+    # The last added runs first: request id, then metrics, then the body limit.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(dossiers_router)
     app.include_router(stats_router)
     app.include_router(catalog_router)

@@ -13,6 +13,7 @@ from app.config import get_settings
 from app.db import SessionDep
 from app.errors import AppError, PayloadTooLarge, ValidationFailed, field_error
 from app.keys.dependencies import IngestKey
+from app.metrics import metrics_of
 from app.responses import AUTH_ERRORS, TOO_LARGE
 
 router = APIRouter(prefix="/v1/compat", tags=["national sync"], responses=AUTH_ERRORS)
@@ -115,4 +116,11 @@ async def _read_records(request: Request) -> list[Any]:
 )
 async def post_dvcqg(request: Request, session: SessionDep, key: IngestKey) -> SyncResult:
     records = await _read_records(request)
-    return await service.sync_records(session, key, records)
+    result = await service.sync_records(session, key, records)
+    metrics_of(request).count_events(
+        "dvcqg",
+        applied=result.applied,
+        duplicate=result.duplicates,
+        rejected=len(result.rejected),
+    )
+    return result
