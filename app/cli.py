@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -19,6 +20,7 @@ from app.db import create_engine, create_sessionmaker, resolve_database_url
 from app.demo import service as demo
 from app.dossiers.schemas import IngestResult
 from app.errors import AppError
+from app.importer import service as importer
 from app.keys import service as keys
 from app.logs import configure_logging
 
@@ -142,6 +144,40 @@ def demo_command(
         "try: /v1/stats/online-ratio?from="
         f"{year}-01-01&to={year}-12-31&unit=282&period=month (or /dashboard)"
     )
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    source: Annotated[
+        str, typer.Option(help="Source system the events are logged under (idempotency).")
+    ] = "import",
+) -> None:
+    """Import a CSV or JSON Lines export (native or national field names); safe to rerun."""
+    with Progress(
+        *Progress.get_default_columns(), MofNCompleteColumn(), console=err, transient=True
+    ) as bar:
+        task = bar.add_task(f"importing {file.name}", total=None)
+        summary = _with_database(
+            lambda sessions: importer.import_file(
+                sessions, file, source=source, progress=lambda n: bar.advance(task, n)
+            )
+        )
+    table = Table("rows", "applied", "stale", "duplicates", "rejected", title=str(file))
+    table.add_row(
+        str(summary.rows),
+        str(summary.applied),
+        str(summary.stale),
+        str(summary.duplicates),
+        str(len(summary.rejected)),
+    )
+    err.print(table)
+    target = importer.rejected_path(file)
+    if summary.rejected:
+        importer.write_rejected(file, summary.rejected)
+        err.print(f"[yellow]rejected rows and reasons:[/] {target}")
+    elif target.exists():
+        target.unlink()  # a rerun with nothing rejected leaves no stale report behind
 
 
 @keys_app.command("create")

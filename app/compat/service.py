@@ -46,7 +46,9 @@ EVENT_ID_PREFIX = "dvcqg-"
 
 
 @dataclass
-class _Accepted:
+class MappedRecord:
+    """A national record that passed every check, as our dossier snapshot."""
+
     index: int
     dossier: DossierIn
     snapshot: dict[str, Any]
@@ -122,7 +124,7 @@ class _Outcome:
 async def sync_records(session: AsyncSession, key: Principal, records: list[Any]) -> SyncResult:
     """Apply national records in arrival order; each is applied, a duplicate, or rejected."""
     outcome = _Outcome()
-    accepted = await _accept(session, key, records, outcome)
+    accepted, outcome.rejected = await map_records(session, key, records)
     if not accepted:
         return outcome.result()
 
@@ -134,7 +136,7 @@ async def sync_records(session: AsyncSession, key: Principal, records: list[Any]
         for code, state in (await repository.stored_states(session, codes)).items()
     }
     events: list[dict[str, Any]] = []
-    origin: list[_Accepted] = []
+    origin: list[MappedRecord] = []
     for a in accepted:
         code = a.dossier.code
         state = current.get(code)
@@ -155,7 +157,7 @@ async def sync_records(session: AsyncSession, key: Principal, records: list[Any]
     return outcome.result()
 
 
-def _merge(outcome: _Outcome, result: IngestResult, origin: list[_Accepted]) -> None:
+def _merge(outcome: _Outcome, result: IngestResult, origin: list[MappedRecord]) -> None:
     """Fold the ingest path's answer into the national one, record by record."""
     if result.stale:
         # Impossible while the locks are held and every occurred_at is the newest.
@@ -171,10 +173,11 @@ def _merge(outcome: _Outcome, result: IngestResult, origin: list[_Accepted]) -> 
         )
 
 
-async def _accept(
-    session: AsyncSession, key: Principal, records: list[Any], outcome: _Outcome
-) -> list[_Accepted]:
-    """Map and check every record; the ones that pass become dossier snapshots."""
+async def map_records(
+    session: AsyncSession, key: Principal, records: list[Any]
+) -> tuple[list[MappedRecord], list[RejectedRecord]]:
+    """Map and check every record: the ones that pass as snapshots, the others with reasons."""
+    outcome = _Outcome()
     parsed: list[tuple[int, NationalRecord]] = []
     for index, raw in enumerate(records):
         if not isinstance(raw, dict):
@@ -187,14 +190,14 @@ async def _accept(
         except ValidationError as exc:
             outcome.reject(index, _raw_code(raw), pydantic_errors(exc.errors(), ["data", index]))
     if not parsed:
-        return []
+        return [], outcome.rejected
 
     units = await repository.resolve_units(session, [r.handling_unit for _, r in parsed])
     levels = await repository.procedure_levels(session, [r.procedure_code for _, r in parsed])
     allowed = (
         await catalog.unit_subtree(session, key.unit_code) if key.unit_code is not None else None
     )
-    accepted: list[_Accepted] = []
+    accepted: list[MappedRecord] = []
     for index, record in parsed:
         unit_code = units.get(record.handling_unit, record.handling_unit)
         if allowed is not None and unit_code not in allowed:
@@ -240,5 +243,5 @@ async def _accept(
             continue
         # What the catalog will say once this record is in: the first level seen stands.
         levels.setdefault(record.procedure_code, level)
-        accepted.append(_Accepted(index, dossier, _snapshot(dossier)))
-    return accepted
+        accepted.append(MappedRecord(index, dossier, _snapshot(dossier)))
+    return accepted, outcome.rejected
