@@ -16,6 +16,7 @@ from app.catalog.endpoints import router as catalog_router
 from app.compat.endpoints import router as compat_router
 from app.compat.schemas import SyncBody
 from app.config import Settings, get_settings
+from app.dashboard.endpoints import router as dashboard_router
 from app.db import create_engine, create_sessionmaker, resolve_database_url
 from app.dossiers.endpoints import router as dossiers_router
 from app.dossiers.schemas import EventBatchIn
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(stats_router)
     app.include_router(catalog_router)
     app.include_router(compat_router)
+    app.include_router(dashboard_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
