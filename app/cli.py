@@ -1,22 +1,28 @@
-"""The `dossier-stats` command: serve, migrate, seed, and manage API keys."""
+"""The `dossier-stats` command: serve, migrate, seed, demo, import, and manage API keys."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import migrate
 from app.catalog.seed import seed_catalog
 from app.config import get_settings
 from app.db import create_engine, create_sessionmaker, resolve_database_url
+from app.demo import service as demo
+from app.dossiers.schemas import IngestResult
+from app.errors import AppError
+from app.importer import service as importer
 from app.keys import service as keys
+from app.logs import configure_logging
 
 app = typer.Typer(help="dossier-stats: online-filing statistics for one-stop-shop dossiers.")
 keys_app = typer.Typer(help="Manage API keys.")
@@ -36,6 +42,21 @@ def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         try:
             async with create_sessionmaker(engine)() as session, session.begin():
                 return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _with_database(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
+    """Run `work` with sessions on the configured database (it manages its transactions)."""
+    settings = get_settings()
+    url = resolve_database_url(settings)
+
+    async def run() -> T:
+        engine = create_engine(url, settings)
+        try:
+            return await work(create_sessionmaker(engine))
         finally:
             await engine.dispose()
 
@@ -65,10 +86,17 @@ def serve_command(
     from app.main import create_app
 
     settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
     url = resolve_database_url(settings)  # starts the embedded PostgreSQL when needed
     migrate.upgrade(url)
     _in_transaction(seed_catalog)
     settings = settings.model_copy(update={"database_url": url})
+    if _with_database(demo.database_is_empty):
+        err.print(
+            "[yellow]The database holds no dossiers yet.[/] To see figures at once, load a demo "
+            "year for Mỹ Đức:  [bold].venv/bin/dossier-stats demo[/]  "
+            "(or import an export: [bold]dossier-stats import FILE[/])"
+        )
     err.print(
         f"[green]dossier-stats[/] on http://{host or settings.host}:{port or settings.port}"
         " — docs at /docs"
@@ -78,8 +106,78 @@ def serve_command(
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level,
+        log_config=None,  # keep configure_logging's handlers: JSON lines with request ids
+        access_log=False,  # RequestIdMiddleware logs one access line per request
         timeout_graceful_shutdown=30,
     )
+
+
+@app.command("demo")
+def demo_command(
+    year: Annotated[int, typer.Option(help="Calendar year to generate.")] = 2017,
+    dossiers: Annotated[int, typer.Option(min=1, help="How many dossiers.")] = 6000,
+    seed: Annotated[int, typer.Option(help="Same seed, same data (a rerun adds nothing).")] = 2017,
+) -> None:
+    """Load a realistic year of dossiers for Mỹ Đức through the ingest path."""
+    with Progress(
+        *Progress.get_default_columns(), MofNCompleteColumn(), console=err, transient=True
+    ) as bar:
+        task = bar.add_task("demo events", total=None)
+
+        def advance(_: IngestResult, sent: int) -> None:
+            bar.advance(task, sent)
+
+        try:
+            total = _with_database(
+                lambda sessions: demo.load_demo(
+                    sessions, year=year, dossiers=dossiers, seed=seed, progress=advance
+                )
+            )
+        except AppError as exc:
+            err.print(f"[red]error:[/] {exc.detail}")
+            raise typer.Exit(2) from None
+    err.print(
+        f"demo {year}: {dossiers} dossiers; events applied {total.applied}, stale {total.stale}, "
+        f"duplicates {total.duplicates}, rejected {len(total.rejected)}"
+    )
+    err.print(
+        "try: /v1/stats/online-ratio?from="
+        f"{year}-01-01&to={year}-12-31&unit=282&period=month (or /dashboard)"
+    )
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    source: Annotated[
+        str, typer.Option(help="Source system the events are logged under (idempotency).")
+    ] = "import",
+) -> None:
+    """Import a CSV or JSON Lines export (native or national field names); safe to rerun."""
+    with Progress(
+        *Progress.get_default_columns(), MofNCompleteColumn(), console=err, transient=True
+    ) as bar:
+        task = bar.add_task(f"importing {file.name}", total=None)
+        summary = _with_database(
+            lambda sessions: importer.import_file(
+                sessions, file, source=source, progress=lambda n: bar.advance(task, n)
+            )
+        )
+    table = Table("rows", "applied", "stale", "duplicates", "rejected", title=str(file))
+    table.add_row(
+        str(summary.rows),
+        str(summary.applied),
+        str(summary.stale),
+        str(summary.duplicates),
+        str(len(summary.rejected)),
+    )
+    err.print(table)
+    target = importer.rejected_path(file)
+    if summary.rejected:
+        importer.write_rejected(file, summary.rejected)
+        err.print(f"[yellow]rejected rows and reasons:[/] {target}")
+    elif target.exists():
+        target.unlink()  # a rerun with nothing rejected leaves no stale report behind
 
 
 @keys_app.command("create")
@@ -145,5 +243,5 @@ def keys_revoke(key_id: int) -> None:
 
 def main() -> None:
     """Entry point of `dossier-stats` and `python -m app`."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging("info", "text")
     app()

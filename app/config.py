@@ -3,6 +3,7 @@
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +26,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="json: one JSON object per line, with the request id."
+    )
     db_pool_size: int = 10
     db_max_overflow: int = 10
     db_statement_timeout_ms: int = Field(

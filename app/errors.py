@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.logs import current_request_id
+
 logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -31,11 +33,13 @@ class AppError(Exception):
         *,
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
         self.headers = headers
+        self.extensions = extensions
 
 
 class ValidationFailed(AppError):
@@ -121,9 +125,11 @@ def problem(
     slug: str,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    """A problem+json response."""
+    """A problem+json response; `extensions` are extra members (RFC 9457 section 3.2)."""
     body: dict[str, Any] = {
+        **(extensions or {}),
         "type": PROBLEM_BASE + slug,
         "title": title,
         "status": status,
@@ -164,7 +170,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
         return problem(
-            exc.status, exc.title, exc.detail, slug=exc.slug, errors=exc.errors, headers=exc.headers
+            exc.status,
+            exc.title,
+            exc.detail,
+            slug=exc.slug,
+            errors=exc.errors,
+            headers=exc.headers,
+            extensions=exc.extensions,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -193,7 +205,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = current_request_id() or uuid.uuid4().hex
         if _is_database_down(exc):
             logger.warning("database unavailable (request %s): %s", request_id, exc)
             return problem(

@@ -8,17 +8,24 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 from pydantic.json_schema import models_json_schema
 
 from app import __version__
 from app.catalog.endpoints import router as catalog_router
+from app.compat.endpoints import router as compat_router
+from app.compat.schemas import SyncBody
 from app.config import Settings, get_settings
+from app.dashboard.endpoints import router as dashboard_router
 from app.db import create_engine, create_sessionmaker, resolve_database_url
 from app.dossiers.endpoints import router as dossiers_router
 from app.dossiers.schemas import EventBatchIn
 from app.errors import install_error_handlers
 from app.health import router as health_router
 from app.limits import BodySizeLimitMiddleware
+from app.logs import RequestIdMiddleware
+from app.metrics import Metrics, MetricsMiddleware
+from app.metrics import router as metrics_router
 from app.migrate import head_revision
 from app.stats.endpoints import router as stats_router
 
@@ -34,6 +41,9 @@ online-filing ratio and the other figures officials are judged on, exactly and a
   `from` / `to` are local dates, both inclusive.
 * Errors are `application/problem+json` (RFC 9457) with `errors: [{loc, msg, code}]`.
 """
+
+
+DOCS_ASSETS_URL = "/static/docs"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -52,31 +62,44 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await engine.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc with Swagger UI and ReDoc served from the installed package: no CDN,
+    # so the documentation works on a government network without internet access.
+    app = FastAPIOffline(
         title="dossier-stats",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        static_url=DOCS_ASSETS_URL,
+        # Swagger UI would otherwise load a validity badge from the validator's web site.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     install_error_handlers(app)
+    app.state.metrics = metrics = Metrics(app.state)
+    # The last added runs first: request id, then metrics, then the body limit.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(dossiers_router)
     app.include_router(stats_router)
     app.include_router(catalog_router)
+    app.include_router(compat_router)
+    app.include_router(dashboard_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """The generated document, plus the event schemas that the ingest endpoint reads by hand."""
+    """The generated document, plus the body schemas that the ingest endpoints read by hand."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
     _, extra = models_json_schema(
-        [(EventBatchIn, "validation")], ref_template="#/components/schemas/{model}"
+        [(EventBatchIn, "validation"), (SyncBody, "validation")],
+        ref_template="#/components/schemas/{model}",
     )
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name, definition in extra.get("$defs", {}).items():

@@ -113,6 +113,8 @@ class Unit(Base):
         String(64), ForeignKey("units.code", ondelete="RESTRICT"), index=True
     )
     level: Mapped[str | None] = mapped_column(String(16))
+    # The national agency id (e.g. 000.28.31.H26) that sync records may name in DonViXuLy.
+    agency_code: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
 

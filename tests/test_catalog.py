@@ -61,6 +61,7 @@ async def test_put_unit_places_it_in_the_tree(api: httpx.AsyncClient) -> None:
         "name": "Xã Mới",
         "parent_code": "282",
         "level": "commune",
+        "agency_code": None,
     }
 
 
@@ -81,3 +82,20 @@ async def test_bad_unit_is_422_and_changes_nothing(
     assert response.status_code == 422
     assert response.json()["errors"][0]["code"] == error
     assert (await api.get("/v1/units")).json() == before
+
+
+async def test_agency_code_is_kept_when_omitted_and_cleared_by_null(api: httpx.AsyncClient) -> None:
+    body = {"name": "Xã Đồng Tâm", "parent_code": "282", "level": "commune"}
+    await api.put("/v1/units/10444", json={**body, "agency_code": "000.31.28.H26"})
+    kept = await api.put("/v1/units/10444", json=body)
+    assert kept.json()["agency_code"] == "000.31.28.H26"
+    cleared = await api.put("/v1/units/10444", json={**body, "agency_code": None})
+    assert cleared.json()["agency_code"] is None
+
+
+async def test_agency_code_of_another_unit_is_409(api: httpx.AsyncClient) -> None:
+    body = {"name": "x", "parent_code": "282", "level": "commune", "agency_code": "000.31.28.H26"}
+    assert (await api.put("/v1/units/10444", json=body)).status_code == 200
+    response = await api.put("/v1/units/10447", json=body)
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["code"] == "agency_code_taken"

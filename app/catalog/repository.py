@@ -11,6 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Domain, Procedure, Unit
 
+
+class _Keep:
+    """Marker: leave the stored value alone."""
+
+
+KEEP = _Keep()
+
 _SUBTREE = text(
     """
     WITH RECURSIVE subtree(code) AS (
@@ -169,11 +176,26 @@ async def get_domain(session: AsyncSession, code: str) -> Domain | None:
     return await session.get(Domain, code)
 
 
+async def unit_by_agency_code(session: AsyncSession, agency_code: str) -> Unit | None:
+    """The unit that carries this national agency id, if any."""
+    return await session.scalar(select(Unit).where(Unit.agency_code == agency_code))
+
+
 async def upsert_unit(
-    session: AsyncSession, code: str, name: str, parent_code: str | None, level: str
+    session: AsyncSession,
+    code: str,
+    name: str,
+    parent_code: str | None,
+    level: str,
+    agency_code: str | _Keep | None = KEEP,
 ) -> tuple[Unit, bool]:
-    """Create or replace a unit; returns it and whether it was created."""
-    values = {"name": name, "parent_code": parent_code, "level": level}
+    """Create or replace a unit; returns it and whether it was created.
+
+    `agency_code=KEEP` leaves a stored agency code as it is (and sets none on a new unit).
+    """
+    values: dict[str, object] = {"name": name, "parent_code": parent_code, "level": level}
+    if not isinstance(agency_code, _Keep):
+        values["agency_code"] = agency_code
     stmt = (
         insert(Unit)
         .values(code=code, **values)

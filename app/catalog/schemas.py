@@ -61,13 +61,25 @@ class UnitIn(StrictInput):
 
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"name": "Xã Đồng Tâm", "parent_code": "282", "level": "commune"}]
+            "examples": [
+                {
+                    "name": "Xã Đồng Tâm",
+                    "parent_code": "282",
+                    "level": "commune",
+                    "agency_code": "000.28.31.H26",
+                }
+            ]
         }
     )
 
     name: Name = Field(description="Unit name.")
     parent_code: Code | None = Field(default=None, description="The unit above it, or null.")
     level: UnitLevel = Field(description="province | district | commune")
+    agency_code: Code | None = Field(
+        default=None,
+        description="The national agency id (e.g. `000.28.31.H26`) that sync records may send "
+        "in `DonViXuLy` for this unit; unique. Omitted: the stored one is kept; null: cleared.",
+    )
 
 
 class UnitOut(BaseModel):
@@ -76,7 +88,13 @@ class UnitOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"code": "10444", "name": "Xã Đồng Tâm", "parent_code": "282", "level": "commune"}
+                {
+                    "code": "10444",
+                    "name": "Xã Đồng Tâm",
+                    "parent_code": "282",
+                    "level": "commune",
+                    "agency_code": "000.28.31.H26",
+                }
             ]
         }
     )
@@ -85,6 +103,7 @@ class UnitOut(BaseModel):
     name: str | None
     parent_code: str | None
     level: UnitLevel | None
+    agency_code: str | None = None
 
 
 class ProcedureIn(StrictInput):

@@ -13,7 +13,7 @@ from app.catalog.schemas import (
     UnitIn,
     UnitOut,
 )
-from app.errors import validation_failed
+from app.errors import Conflict, field_error, validation_failed
 from app.models import Domain, Procedure, Unit
 
 
@@ -29,7 +29,13 @@ def domain_out(domain: Domain) -> DomainOut:
 
 def unit_out(unit: Unit) -> UnitOut:
     """The API form of a unit."""
-    return UnitOut(code=unit.code, name=unit.name, parent_code=unit.parent_code, level=unit.level)
+    return UnitOut(
+        code=unit.code,
+        name=unit.name,
+        parent_code=unit.parent_code,
+        level=unit.level,
+        agency_code=unit.agency_code,
+    )
 
 
 async def put_domain(session: AsyncSession, code: str, body: DomainIn) -> tuple[DomainOut, bool]:
@@ -46,7 +52,8 @@ async def list_domains(session: AsyncSession) -> list[DomainOut]:
 
 
 async def put_unit(session: AsyncSession, code: str, body: UnitIn) -> tuple[UnitOut, bool]:
-    """Create or replace a unit; its parent must exist and must not lie below it."""
+    """Create or replace a unit; its parent must exist and must not lie below it, and its
+    agency code (kept when omitted) must not belong to another unit."""
     if body.parent_code is not None:
         if body.parent_code == code:
             raise validation_failed(
@@ -64,8 +71,22 @@ async def put_unit(session: AsyncSession, code: str, body: UnitIn) -> tuple[Unit
                 f"unit {body.parent_code!r} lies below {code!r}; the tree would loop",
                 "unit_cycle",
             )
+    agency_code = body.agency_code if "agency_code" in body.model_fields_set else repository.KEEP
+    if body.agency_code is not None:
+        holder = await repository.unit_by_agency_code(session, body.agency_code)
+        if holder is not None and holder.code != code:
+            raise Conflict(
+                f"agency code {body.agency_code!r} already belongs to unit {holder.code!r}",
+                errors=[
+                    field_error(
+                        ["body", "agency_code"],
+                        f"already used by unit {holder.code}",
+                        "agency_code_taken",
+                    )
+                ],
+            )
     unit, created = await repository.upsert_unit(
-        session, code, body.name, body.parent_code, body.level
+        session, code, body.name, body.parent_code, body.level, agency_code
     )
     return unit_out(unit), created
 

@@ -13,6 +13,7 @@ from app.dossiers import service
 from app.dossiers.schemas import DossierOut, EventBatchIn, IngestResult
 from app.errors import PayloadTooLarge, ValidationFailed, field_error
 from app.keys.dependencies import IngestKey, ReadKey
+from app.metrics import metrics_of
 from app.responses import AUTH_ERRORS, NOT_FOUND, TOO_LARGE
 
 router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
@@ -95,7 +96,15 @@ async def _read_events(request: Request) -> list[Any]:
 )
 async def post_events(request: Request, session: SessionDep, key: IngestKey) -> IngestResult:
     events = await _read_events(request)
-    return await service.ingest_events(session, key, events)
+    result = await service.ingest_events(session, key, events)
+    metrics_of(request).count_events(
+        "events",
+        applied=result.applied,
+        stale=result.stale,
+        duplicate=result.duplicates,
+        rejected=len(result.rejected),
+    )
+    return result
 
 
 @router.get(

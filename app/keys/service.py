@@ -82,3 +82,17 @@ async def revoke_key(session: AsyncSession, key_id: int) -> None:
     """Revoke a key; it stops working with the next request."""
     if not await repository.revoke(session, key_id, dt.datetime.now(dt.UTC)):
         raise NotFound(f"no active key with id {key_id}")
+
+
+async def tool_principal(session: AsyncSession, source: str) -> Principal:
+    """An ingest principal for a command-line tool (demo, import) writing as `source`.
+
+    Reuses the tool's active key for that source, or makes one whose secret is discarded:
+    the event log needs a key for every event, and reruns must keep the same source.
+    """
+    name = f"cli:{source}"
+    for key in await repository.list_all(session):
+        if key.name == name and key.source == source and key.revoked_at is None:
+            return Principal(key.id, key.name, key.source, frozenset(key.scopes), key.unit_code)
+    key, _ = await create_key(session, name=name, scopes=["ingest"], source=source)
+    return Principal(key.id, key.name, key.source, frozenset(key.scopes), key.unit_code)
