@@ -28,6 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, DATERANGE, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from app.vocabulary import CHANNELS, STATUSES, UNIT_LEVELS
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -35,21 +37,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-STATUSES = (
-    "submitted",
-    "received",
-    "refused",
-    "processing",
-    "supplement_requested",
-    "fees_due",
-    "withdrawn",
-    "stopped",
-    "finished",
-    "returned",
-)
-CHANNELS = ("in_person", "online", "postal")
-UNIT_LEVELS = ("province", "district", "commune")
 
 
 def _local_date(column: str) -> str:

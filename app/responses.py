@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from pydantic import BaseModel
+
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["type", "title", "status", "detail"],
@@ -75,3 +77,13 @@ TOO_LARGE: dict[int | str, dict[str, Any]] = {
         "at most 5000 events per request",
     )
 }
+
+
+def hand_read_body(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` documenting a JSON body that the handler reads and validates itself
+    (item by item), with the model's schema and first example."""
+    extra: Any = model.model_config.get("json_schema_extra") or {}
+    media: dict[str, Any] = {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+    if extra.get("examples"):
+        media["example"] = extra["examples"][0]
+    return {"requestBody": {"required": True, "content": {"application/json": media}}}

@@ -8,8 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.validation import Code, Name, StrictInput
-
-UnitLevel = Literal["province", "district", "commune"]
+from app.vocabulary import UnitLevel
 
 
 class DomainIn(StrictInput):

@@ -14,7 +14,7 @@ from app.db import SessionDep
 from app.errors import AppError, PayloadTooLarge, ValidationFailed, field_error
 from app.keys.dependencies import IngestKey
 from app.metrics import metrics_of
-from app.responses import AUTH_ERRORS, TOO_LARGE
+from app.responses import AUTH_ERRORS, TOO_LARGE, hand_read_body
 
 router = APIRouter(prefix="/v1/compat", tags=["national sync"], responses=AUTH_ERRORS)
 
@@ -102,17 +102,7 @@ async def _read_records(request: Request) -> list[Any]:
     description=_DESCRIPTION,
     response_model=SyncResult,
     responses=TOO_LARGE,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {"$ref": "#/components/schemas/SyncBody"},
-                    "example": SyncBody.model_config["json_schema_extra"]["examples"][0],  # type: ignore[index]
-                }
-            },
-        }
-    },
+    openapi_extra=hand_read_body(SyncBody),
 )
 async def post_dvcqg(request: Request, session: SessionDep, key: IngestKey) -> SyncResult:
     records = await _read_records(request)

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from app.dossiers.schemas import Channel, ServiceLevel, Status
 from app.localtime import REPORT_TIMEZONE
 from app.validation import Code, Name
+from app.vocabulary import Channel, ServiceLevel, Status
 
 SERVICE_NAME = "DongBoHoSoMC"
 

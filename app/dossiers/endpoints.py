@@ -14,7 +14,7 @@ from app.dossiers.schemas import DossierOut, EventBatchIn, IngestResult
 from app.errors import PayloadTooLarge, ValidationFailed, field_error
 from app.keys.dependencies import IngestKey, ReadKey
 from app.metrics import metrics_of
-from app.responses import AUTH_ERRORS, NOT_FOUND, TOO_LARGE
+from app.responses import AUTH_ERRORS, NOT_FOUND, TOO_LARGE, hand_read_body
 
 router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
 
@@ -82,17 +82,7 @@ async def _read_events(request: Request) -> list[Any]:
     description=_INGEST_DESCRIPTION,
     response_model=IngestResult,
     responses=TOO_LARGE,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {"$ref": "#/components/schemas/EventBatchIn"},
-                    "example": EventBatchIn.model_config["json_schema_extra"]["examples"][0],  # type: ignore[index]
-                }
-            },
-        }
-    },
+    openapi_extra=hand_read_body(EventBatchIn),
 )
 async def post_events(request: Request, session: SessionDep, key: IngestKey) -> IngestResult:
     events = await _read_events(request)

@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.validation import Code, EventId, Name, StrictInput, Timestamp
-
-Channel = Literal["in_person", "online", "postal"]
-Status = Literal[
-    "submitted",
-    "received",
-    "refused",
-    "processing",
-    "supplement_requested",
-    "fees_due",
-    "withdrawn",
-    "stopped",
-    "finished",
-    "returned",
-]
-ServiceLevel = Literal[2, 3, 4]
-
-STATUSES_WITHOUT_RECEIPT = frozenset({"submitted", "refused"})
+from app.vocabulary import STATUSES_WITHOUT_RECEIPT, Channel, ServiceLevel, Status
 
 
 class DossierFields(BaseModel):

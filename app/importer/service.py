@@ -27,25 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.compat import service as compat
 from app.dossiers import service as ingest
+from app.dossiers.schemas import DossierIn
 from app.keys.service import tool_principal
 
 NATIVE_INTS = ("service_level",)
-DOSSIER_FIELDS = (
-    "code",
-    "procedure_code",
-    "procedure_name",
-    "domain_code",
-    "domain_name",
-    "unit_code",
-    "channel",
-    "service_level",
-    "status",
-    "submitted_at",
-    "received_at",
-    "due_at",
-    "finished_at",
-    "returned_at",
-)
+DOSSIER_FIELDS = tuple(DossierIn.model_fields)
 _EVENT_TIME_FIELDS = ("returned_at", "finished_at", "received_at", "submitted_at")
 
 

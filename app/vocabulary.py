@@ -1,0 +1,26 @@
+"""The contract's fixed vocabularies, defined once for schemas, tables and rules."""
+
+from typing import Literal, get_args
+
+Channel = Literal["in_person", "online", "postal"]  # KenhThucHien 1, 2, 3
+# TrangThaiHoSo 1 … 10, in this order.
+Status = Literal[
+    "submitted",
+    "received",
+    "refused",
+    "processing",
+    "supplement_requested",
+    "fees_due",
+    "withdrawn",
+    "stopped",
+    "finished",
+    "returned",
+]
+ServiceLevel = Literal[2, 3, 4]  # MucDo
+UnitLevel = Literal["province", "district", "commune"]
+
+CHANNELS: tuple[str, ...] = get_args(Channel)
+STATUSES: tuple[str, ...] = get_args(Status)
+UNIT_LEVELS: tuple[str, ...] = get_args(UnitLevel)
+# Dossiers in these states were never received and count in no figure.
+STATUSES_WITHOUT_RECEIPT = frozenset({"submitted", "refused"})
