@@ -199,3 +199,16 @@ async def test_bad_parameters_are_422_naming_the_field(
     error = response.json()["errors"][0]
     assert error["loc"] == loc
     assert error["code"] == code
+
+
+def test_local_date_matches_the_zone_database_across_its_history() -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from app.localtime import local_date
+
+    zone = ZoneInfo("Asia/Ho_Chi_Minh")
+    moment = dt.datetime(1950, 1, 1, tzinfo=dt.UTC)
+    while moment.year < 2030:
+        assert local_date(moment) == moment.astimezone(zone).date(), moment
+        moment += dt.timedelta(days=37, hours=5)
