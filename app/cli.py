@@ -79,6 +79,7 @@ def serve_command(
         port=port or settings.port,
         log_level=settings.log_level,
         timeout_graceful_shutdown=30,
+        server_header=False,
     )
 
 
