@@ -46,6 +46,12 @@ def _problem(description: str, status: int, title: str, detail: str) -> dict[str
 
 
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _problem(
+        "Malformed request: a body that is not JSON, or NUL bytes in the path or query.",
+        400,
+        "Bad request",
+        "There was an error parsing the body",
+    ),
     401: _problem(
         "Missing, unknown or revoked key.", 401, "Unauthorized", "Unknown or revoked API key."
     ),
@@ -56,8 +62,14 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
         "Validation error",
         "query.from: Field required",
     ),
+    429: _problem(
+        "Over the key's rate limit (when one is configured); retry after `Retry-After`.",
+        429,
+        "Too many requests",
+        "this key is limited to 600 requests per minute",
+    ),
     503: _problem(
-        "The database is unavailable; retry after `Retry-After`.",
+        "The database is unavailable, or the request timed out; retry after `Retry-After`.",
         503,
         "Service unavailable",
         "The database is unavailable; retry shortly.",

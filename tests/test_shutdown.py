@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import subprocess
-import sys
 
 import httpx
 from sqlalchemy import func, select, text
@@ -15,39 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.models import DossierEvent
 from tests.conftest import MakeKey, bearer, event
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient(base_url=base) as c:
-        for _ in range(300):
-            assert server.poll() is None, "the server exited on start"
-            try:
-                if (await c.get("/healthz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("the server did not start")
+from tests.live import free_port, start_server, stop_server
 
 
 async def test_sigterm_lets_in_flight_ingest_finish_with_a_true_answer(
     database_url: str, engine: AsyncEngine, session: AsyncSession, make_key: MakeKey
 ) -> None:
     key = bearer(await make_key("ingest", "read"))
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "LOG_LEVEL": "warning"}
-    server = subprocess.Popen(  # noqa: ASYNC220 - started once, waited for below
-        [sys.executable, "-m", "app", "serve"], env=env, stdout=subprocess.DEVNULL
-    )
+    server = await asyncio.to_thread(start_server, database_url, port)
     try:
-        await _wait_until_up(base, server)
         async with httpx.AsyncClient(base_url=base, headers=key, timeout=30) as c:
             first = await c.post("/v1/events", json={"events": [event("e1")]})
             assert first.status_code == 200
@@ -74,8 +48,6 @@ async def test_sigterm_lets_in_flight_ingest_finish_with_a_true_answer(
         # uvicorn re-raises the signal once shutdown is complete.
         assert await asyncio.to_thread(server.wait, 30) in (0, -signal.SIGTERM)
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+        await asyncio.to_thread(stop_server, server)
     # The answer was true: the event is committed.
     assert await session.scalar(select(func.count()).select_from(DossierEvent)) == 2
