@@ -109,6 +109,7 @@ def serve_command(
         log_config=None,  # keep configure_logging's handlers: JSON lines with request ids
         access_log=False,  # RequestIdMiddleware logs one access line per request
         timeout_graceful_shutdown=30,
+        server_header=False,
     )
 
 

@@ -3,10 +3,10 @@
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -40,6 +40,26 @@ class Settings(BaseSettings):
         default=Decimal("0.40"),
         description="Target share of procedures offered online, for the overall coverage row.",
     )
+    max_json_depth: int = Field(
+        default=32, description="Deepest nesting of arrays and objects in POST /v1/events."
+    )
+    request_timeout_seconds: float = Field(
+        default=60.0, description="A request still unanswered after this is abandoned (503)."
+    )
+    rate_limit_per_minute: int = Field(
+        default=0, description="Requests per key and minute (429 beyond); 0 turns it off."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API (comma-separated); none by default.",
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
 
 @lru_cache

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.logs import current_request_id
@@ -152,16 +153,55 @@ _HTTP_TITLES = {
 }
 
 
+# SQLSTATEs after which the same request, sent again, can succeed: connection failures (class
+# 08), the server shutting down or starting (57P0x), too many connections, a statement timeout
+# or lock timeout, and a serialization failure or deadlock that aborted the transaction.
+_RETRYABLE_SQLSTATES = frozenset(
+    {"40001", "40P01", "53300", "55P03", "57014", "57P01", "57P02", "57P03"}
+)
+_DOWN_ERROR_NAMES = frozenset(
+    {"CannotConnectNowError", "ConnectionDoesNotExistError", "AdminShutdownError"}
+)
+RETRY_AFTER_SECONDS = 5
+
+
 def _is_database_down(exc: BaseException) -> bool:
-    """True for errors that mean PostgreSQL is unreachable rather than a bug in a query."""
-    if isinstance(exc, (ConnectionError, OSError, TimeoutError)):
+    """True for errors that mean PostgreSQL is unreachable or busy, not a bug in a query."""
+    if isinstance(exc, (OSError, PoolTimeoutError)):  # refused, reset, socket gone, timeouts
         return True
     if isinstance(exc, (OperationalError, InterfaceError)):
         return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    name = type(getattr(exc, "orig", exc)).__name__
-    return name in {"CannotConnectNowError", "ConnectionDoesNotExistError", "AdminShutdownError"}
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+        if sqlstate.startswith("08") or sqlstate in _RETRYABLE_SQLSTATES:
+            return True
+    return type(getattr(exc, "orig", exc)).__name__ in _DOWN_ERROR_NAMES
+
+
+def service_unavailable(
+    detail: str = "The database is unavailable; retry shortly.",
+) -> JSONResponse:
+    """503 problem+json telling the client when to retry."""
+    return problem(
+        503,
+        "Service unavailable",
+        detail,
+        slug="service-unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def _internal_error(request: Request) -> JSONResponse:
+    request_id = current_request_id() or uuid.uuid4().hex
+    logger.exception("unexpected error (request %s)", request_id)
+    return problem(
+        500,
+        "Internal server error",
+        f"Unexpected error; request id {request_id}.",
+        slug="internal-error",
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -203,22 +243,20 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=dict(exc.headers) if exc.headers else None,
         )
 
+    # Database errors get handlers of their own (not only the catch-all below): Starlette
+    # re-raises what reaches the catch-all to the server, which would log every retryable
+    # outage as a crash.
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        if _is_database_down(exc):
+            logger.warning("database unavailable: %s", type(exc).__name__)
+            return service_unavailable()
+        return _internal_error(request)
+
+    for error_type in (DBAPIError, PoolTimeoutError, OSError):
+        app.add_exception_handler(error_type, _database)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        request_id = current_request_id() or uuid.uuid4().hex
         if _is_database_down(exc):
-            logger.warning("database unavailable (request %s): %s", request_id, exc)
-            return problem(
-                503,
-                "Service unavailable",
-                "The database is unavailable; retry shortly.",
-                slug="service-unavailable",
-                headers={"Retry-After": "5"},
-            )
-        logger.exception("unexpected error (request %s)", request_id)
-        return problem(
-            500,
-            "Internal server error",
-            f"Unexpected error; request id {request_id}.",
-            slug="internal-error",
-        )
+            return service_unavailable()
+        return _internal_error(request)

@@ -6,6 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from app.errors import RETRY_AFTER_SECONDS
+
 router = APIRouter(tags=["health"])
 
 
@@ -28,7 +30,9 @@ async def readyz(request: Request) -> JSONResponse:
             current = await conn.scalar(text("SELECT version_num FROM alembic_version"))
     except Exception as exc:  # any failure here means "not ready", whatever its kind
         return JSONResponse(
-            {"status": "unavailable", "detail": f"database: {type(exc).__name__}"}, status_code=503
+            {"status": "unavailable", "detail": f"database: {type(exc).__name__}"},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     if current != head:
         return JSONResponse(

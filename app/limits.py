@@ -1,6 +1,9 @@
-"""A body-size cap enforced while the body is read, before anything is buffered whole."""
+"""Request limits: body size (enforced while reading), request target, time, JSON nesting."""
 
 from __future__ import annotations
+
+import asyncio
+from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -52,22 +55,121 @@ class BodySizeLimitMiddleware:
                 await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
-        body = orjson.dumps(
-            {
-                "type": PROBLEM_BASE + "payload-too-large",
-                "title": "Payload too large",
-                "status": 413,
-                "detail": f"the body is over {self.max_bytes} bytes",
-            }
+        await send_problem(
+            send,
+            413,
+            "payload-too-large",
+            "Payload too large",
+            f"the body is over {self.max_bytes} bytes",
         )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", PROBLEM_JSON.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+
+
+async def send_problem(
+    send: Send,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """Answer a problem+json from a middleware, below the app's error handlers."""
+    body = orjson.dumps(
+        {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestTargetMiddleware:
+    """400 for NUL bytes in the path or query (PostgreSQL text cannot hold them), 414 for a
+    query string over `max_query_bytes`: refused before any handler or SQL sees them."""
+
+    def __init__(self, app: ASGIApp, max_query_bytes: int = 4096) -> None:
+        self.app = app
+        self.max_query_bytes = max_query_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query: bytes = scope.get("query_string", b"")
+            if "\x00" in scope["path"] or b"\x00" in query or b"%00" in query:
+                await send_problem(
+                    send, 400, "bad-request", "Bad request", "NUL bytes are not allowed"
+                )
+                return
+            if len(query) > self.max_query_bytes:
+                await send_problem(
+                    send,
+                    414,
+                    "uri-too-long",
+                    "URI too long",
+                    f"the query string is over {self.max_query_bytes} bytes",
+                )
+                return
+        await self.app(scope, receive, send)
+
+
+class RequestTimeoutMiddleware:
+    """503 problem+json when a request runs longer than `seconds` before answering.
+
+    The handler is cancelled, so its transaction rolls back: a timed-out ingest stores
+    nothing and can be sent again."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        deadline = asyncio.timeout(self.seconds)
+        try:
+            async with deadline:
+                await self.app(scope, receive, tracking_send)
+        except TimeoutError:
+            if started or not deadline.expired():  # not ours, or too late for a clean answer
+                raise
+            await send_problem(
+                send,
+                503,
+                "request-timeout",
+                "Request timed out",
+                f"the request took longer than {self.seconds:g} s and was abandoned; "
+                "nothing was stored, retry later",
+                headers=[(b"retry-after", b"5")],
+            )
+
+
+def json_depth_exceeds(value: Any, limit: int) -> bool:
+    """True when `value` nests arrays or objects more than `limit` levels deep (iterative)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False

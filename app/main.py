@@ -22,11 +22,13 @@ from app.dossiers.endpoints import router as dossiers_router
 from app.dossiers.schemas import EventBatchIn
 from app.errors import install_error_handlers
 from app.health import router as health_router
-from app.limits import BodySizeLimitMiddleware
+from app.limits import BodySizeLimitMiddleware, RequestTargetMiddleware, RequestTimeoutMiddleware
 from app.logs import RequestIdMiddleware
 from app.metrics import Metrics, MetricsMiddleware
 from app.metrics import router as metrics_router
 from app.migrate import head_revision
+from app.ratelimit import RateLimitMiddleware
+from app.security import SecurityHeadersMiddleware, install_cors
 from app.stats.endpoints import router as stats_router
 
 DESCRIPTION = """
@@ -75,10 +77,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.state.metrics = metrics = Metrics(app.state)
-    # The last added runs first: request id, then metrics, then the body limit.
+    # Added innermost first: the limits, then metrics and request ids around them, then CORS
+    # and the security headers, which wrap every answer, the middlewares' own too.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestTimeoutMiddleware, seconds=settings.request_timeout_seconds)
+    if settings.rate_limit_per_minute > 0:
+        app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute)
+    app.add_middleware(RequestTargetMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
+    install_cors(app, settings.cors_origins)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(health_router)
     app.include_router(metrics_router)
     app.include_router(dossiers_router)

@@ -48,6 +48,12 @@ def _problem(description: str, status: int, title: str, detail: str) -> dict[str
 
 
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _problem(
+        "Malformed request: a body that is not JSON, or NUL bytes in the path or query.",
+        400,
+        "Bad request",
+        "There was an error parsing the body",
+    ),
     401: _problem(
         "Missing, unknown or revoked key.", 401, "Unauthorized", "Unknown or revoked API key."
     ),
@@ -58,8 +64,14 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
         "Validation error",
         "query.from: Field required",
     ),
+    429: _problem(
+        "Over the key's rate limit (when one is configured); retry after `Retry-After`.",
+        429,
+        "Too many requests",
+        "this key is limited to 600 requests per minute",
+    ),
     503: _problem(
-        "The database is unavailable; retry after `Retry-After`.",
+        "The database is unavailable, or the request timed out; retry after `Retry-After`.",
         503,
         "Service unavailable",
         "The database is unavailable; retry shortly.",
@@ -68,6 +80,14 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: _problem("Not found.", 404, "Not found", "dossier 'X' is unknown")
+}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: _problem(
+        "The request contradicts stored data (e.g. an agency code another unit carries).",
+        409,
+        "Conflict",
+        "agency code '000.00.00.H26' already belongs to unit 10444",
+    )
 }
 TOO_LARGE: dict[int | str, dict[str, Any]] = {
     413: _problem(

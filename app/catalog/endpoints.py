@@ -10,7 +10,7 @@ from app.catalog import service
 from app.catalog.schemas import DomainIn, DomainOut, ProcedureIn, ProcedureOut, UnitIn, UnitOut
 from app.db import SessionDep
 from app.keys.dependencies import AdminKey, ReadKey
-from app.responses import AUTH_ERRORS
+from app.responses import AUTH_ERRORS, CONFLICT
 
 router = APIRouter(prefix="/v1", tags=["catalog"], responses=AUTH_ERRORS)
 
@@ -48,7 +48,7 @@ async def list_domains(session: SessionDep, _: ReadKey) -> list[DomainOut]:
     description="Places a unit in the unit tree. `parent_code` must be a known unit that does "
     "not lie below this one. Answers 201 when created, 200 when replaced. Scope `admin`.",
     response_model=UnitOut,
-    responses={201: {"description": "Created", "model": UnitOut}},
+    responses={201: {"description": "Created", "model": UnitOut}, **CONFLICT},
 )
 async def put_unit(
     code: CodePath, body: UnitIn, session: SessionDep, _: AdminKey, response: Response

@@ -29,13 +29,25 @@ _SUBTREE = text(
     """
 )
 
+# DO NOTHING, then an UPDATE of only the rows lacking a name: `ON CONFLICT DO UPDATE ... WHERE`
+# would lock every existing domain row named by the batch until commit, and so serialise all
+# concurrent ingests of the same domain.
 _ENSURE_DOMAINS = text(
     """
-    INSERT INTO domains (code, name)
-    SELECT code, name FROM unnest(CAST(:codes AS varchar[]), CAST(:names AS text[])) AS d(code, name)
-    ORDER BY code
-    ON CONFLICT (code) DO UPDATE SET name = excluded.name, updated_at = now()
-        WHERE domains.name IS NULL AND excluded.name IS NOT NULL
+    WITH sent AS (
+        SELECT code, name FROM unnest(CAST(:codes AS varchar[]), CAST(:names AS text[]))
+            AS d(code, name)
+    ), added AS (
+        INSERT INTO domains (code, name) SELECT code, name FROM sent ORDER BY code
+        ON CONFLICT (code) DO NOTHING
+    ), unnamed AS (  -- locked in code order, so two batches cannot deadlock here
+        SELECT d.code FROM domains d JOIN sent ON sent.code = d.code
+        WHERE d.name IS NULL AND sent.name IS NOT NULL
+        ORDER BY d.code FOR UPDATE OF d
+    )
+    UPDATE domains SET name = sent.name, updated_at = now()
+    FROM sent JOIN unnamed ON unnamed.code = sent.code
+    WHERE domains.code = sent.code AND domains.name IS NULL
     """
 )
 

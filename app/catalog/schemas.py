@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from app.validation import Code, Name, StrictInput
 from app.vocabulary import UnitLevel
@@ -19,7 +19,10 @@ class DomainIn(StrictInput):
     )
 
     name: Name = Field(description="Domain name (TenLinhVuc).")
-    online_target: Decimal = Field(
+    # Documented as the number clients send (a decimal string is accepted, not advertised).
+    online_target: Annotated[
+        Decimal, WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1, "default": 0.2})
+    ] = Field(
         default=Decimal("0.20"),
         ge=0,
         le=1,

@@ -13,6 +13,7 @@ from app.dossiers import service
 from app.dossiers.schemas import DossierOut, EventBatchIn, IngestResult
 from app.errors import PayloadTooLarge, ValidationFailed, field_error
 from app.keys.dependencies import IngestKey, ReadKey
+from app.limits import json_depth_exceeds
 from app.metrics import metrics_of
 from app.responses import AUTH_ERRORS, NOT_FOUND, TOO_LARGE, hand_read_body
 
@@ -43,6 +44,18 @@ async def _read_events(request: Request) -> list[Any]:
             "body is not valid JSON",
             errors=[field_error(["body"], f"invalid JSON: {exc}", "json_invalid")],
         ) from None
+    settings = get_settings()
+    if json_depth_exceeds(body, settings.max_json_depth):
+        raise ValidationFailed(
+            "body nests too deeply",
+            errors=[
+                field_error(
+                    ["body"],
+                    f"arrays and objects nest at most {settings.max_json_depth} levels deep",
+                    "json_too_deep",
+                )
+            ],
+        )
     if not isinstance(body, dict):
         raise ValidationFailed(
             "body must be an object",
@@ -61,7 +74,7 @@ async def _read_events(request: Request) -> list[Any]:
             "events must be a list",
             errors=[field_error(["body", "events"], "expected a list of events", code)],
         )
-    limit = get_settings().max_events_per_request
+    limit = settings.max_events_per_request
     if not events:
         raise ValidationFailed(
             "events is empty",
