@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 
 import httpx
 import pytest
@@ -214,6 +215,9 @@ async def test_xlsx_bytes_are_stable_for_the_same_data(api: httpx.AsyncClient) -
     a = await api.get("/v1/stats/report-06", params=params)
     b = await api.get("/v1/stats/report-06", params=params)
     assert a.content == b.content and a.headers["etag"] == b.headers["etag"]
+    # No clock inside: openpyxl's own save would stamp `modified` with the time of the request.
+    core = zipfile.ZipFile(io.BytesIO(a.content)).read("docProps/core.xml").decode()
+    assert "<dcterms:modified" in core and "2017-01-01T00:00:00Z</dcterms:modified>" in core
 
 
 async def test_procedures_from_events_and_catalog(api: httpx.AsyncClient) -> None:

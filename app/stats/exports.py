@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.writer.excel import ExcelWriter
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -131,7 +132,10 @@ def xlsx_workbook(sheet: Sheet) -> bytes:
     wb.properties.created = _FIXED_TIME
     wb.properties.modified = _FIXED_TIME
     buffer = io.BytesIO()
-    wb.save(buffer)
+    # Not wb.save(): openpyxl's save_workbook stamps `modified` with the clock, so the bytes
+    # (and the ETag) would change from one second to the next.
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        ExcelWriter(wb, archive).save()
     return _with_fixed_zip_times(buffer.getvalue())
 
 
