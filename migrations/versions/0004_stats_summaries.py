@@ -83,6 +83,13 @@ def _apply_delta(
     """  # noqa: S608
 
 
+EMPTY_CHECKS = {
+    "insert": "NOT EXISTS (SELECT FROM new_rows)",
+    "delete": "NOT EXISTS (SELECT FROM old_rows)",
+    "update": "NOT EXISTS (SELECT FROM new_rows)",
+}
+
+
 def _trigger_function(operation: str) -> str:
     source = SOURCES[operation]
     body = "".join(
@@ -124,6 +131,11 @@ def _trigger_function(operation: str) -> str:
     return f"""
         CREATE FUNCTION dossiers_stats_{operation}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
+            -- INSERT … ON CONFLICT fires both the insert and the update trigger, often with
+            -- nothing for one of them.
+            IF {EMPTY_CHECKS[operation]} THEN
+                RETURN NULL;
+            END IF;
             {body}
             RETURN NULL;
         END;
