@@ -79,6 +79,7 @@ class Monitor:
         self.phase_peak[self.phase] = max(self.phase_peak.get(self.phase, 0), rss)
 
     def start(self) -> None:
+        self.sample()
         self._thread.start()
 
     def stop(self) -> None:

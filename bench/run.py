@@ -563,11 +563,11 @@ def render(results: dict[str, Any]) -> Table:
     t.add_row("  latency p50 / p99", f"{s['p50_ms']:.1f} / {s['p99_ms']:.1f} ms", "", "", "", "")
     h = results["history_seed"]
     t.add_row(
-        "history seeding (INSERT … SELECT)",
-        f"{h['rows_per_s'] or 0:,} rows/s",
+        f"history seeding, {h['inserted_rows']:,} rows by INSERT … SELECT",
+        f"{h['rows_per_s']:,} rows/s" if h["rows_per_s"] else "—",
         "",
         "",
-        f"{h['inserted_rows']:,} rows",
+        f"then VACUUM ANALYZE {h['vacuum_analyze_s']:.1f} s",
         "",
     )
     for st in results["statistics"].values():
