@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format typecheck check migrate clean
+.PHONY: install run test lint format typecheck check migrate clean bench bench-drop lock
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -21,23 +21,30 @@ test: install  ## the whole test suite against a real PostgreSQL
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check app tests migrations
-	$(BIN)/ruff format --check app tests migrations
+	$(BIN)/ruff check app tests migrations bench
+	$(BIN)/ruff format --check app tests migrations bench
 
 format: install
-	$(BIN)/ruff format app tests migrations
-	$(BIN)/ruff check --fix app tests migrations
+	$(BIN)/ruff format app tests migrations bench
+	$(BIN)/ruff check --fix app tests migrations bench
 
 typecheck: install
 	$(BIN)/mypy
 
 check: lint typecheck test
 
+DOSSIERS ?= 1000000
+bench: install  ## benchmark on a fresh dossier_stats_bench database (not part of `make test`)
+	$(BIN)/python -m bench.run --dossiers $(DOSSIERS) $(if $(INGEST_EVENTS),--ingest-events $(INGEST_EVENTS)) $(BENCH_ARGS)
+
+bench-drop: install  ## drop the database the benchmark keeps
+	$(BIN)/python -m bench.run --drop-only
+
 migrate: install
 	$(BIN)/dossier-stats migrate
 
 lock:  ## re-resolve requirements.lock from pyproject.toml (needs network)
-	$(PYTHON) -m pip install --quiet uv && $(PYTHON) -m uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	$(PYTHON) -m pip install --quiet uv && $(PYTHON) -m uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 -o requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,134 @@
+"""The representative statistics questions: the API request, and the same question as a plain
+SQL `GROUP BY` over `dossiers` (the baseline a read-time aggregator would run)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+COUNTED = "status NOT IN ('submitted', 'refused')"
+SUBTREE = """unit_code IN (
+    WITH RECURSIVE subtree(code) AS (
+        SELECT code FROM units WHERE code = $3
+        UNION SELECT u.code FROM units u JOIN subtree s ON u.parent_code = s.code)
+    SELECT code FROM subtree)"""
+RATIO_COUNTS = """count(*) FILTER (WHERE channel = 'online' AND service_level IN (3, 4)) AS online,
+    count(*) FILTER (WHERE service_level IN (3, 4)) AS total"""
+
+ONLINE_BY_DOMAIN = f"""
+SELECT domain_code, {RATIO_COUNTS}
+FROM dossiers WHERE received_on BETWEEN $1 AND $2 AND {COUNTED}
+GROUP BY 1"""
+
+ONLINE_BY_DOMAIN_UNIT = f"""
+SELECT domain_code, {RATIO_COUNTS}
+FROM dossiers WHERE received_on BETWEEN $1 AND $2 AND {COUNTED} AND {SUBTREE}
+GROUP BY 1"""
+
+ONLINE_BY_UNIT_QUARTER = f"""
+SELECT to_char(received_on, 'YYYY-"Q"Q') AS period, unit_code, {RATIO_COUNTS}
+FROM dossiers WHERE received_on BETWEEN $1 AND $2 AND {COUNTED}
+GROUP BY 1, 2"""
+
+# Report 06 by the contract's column rules (section 9), over the generated local dates.
+_OPEN_AT_END = "received_on <= $2 AND status NOT IN ('withdrawn', 'stopped') AND (finished_at IS NULL OR finished_on > $2)"
+_FINISHED_IN = "status IN ('finished', 'returned') AND finished_on BETWEEN $1 AND $2"
+REPORT_06 = f"""
+SELECT domain_code,
+    count(*) FILTER (WHERE received_on BETWEEN $1 AND $2 AND channel = 'online') AS received_online,
+    count(*) FILTER (WHERE received_on BETWEEN $1 AND $2 AND channel <> 'online') AS received_offline,
+    count(*) FILTER (WHERE received_on < $1 AND status NOT IN ('withdrawn', 'stopped')
+                     AND (finished_at IS NULL OR finished_on >= $1)) AS carried_over,
+    count(*) FILTER (WHERE {_FINISHED_IN} AND due_at IS NOT NULL AND finished_on < due_on) AS finished_early,
+    count(*) FILTER (WHERE {_FINISHED_IN} AND (due_at IS NULL OR finished_on = due_on)) AS finished_on_time,
+    count(*) FILTER (WHERE {_FINISHED_IN} AND due_at IS NOT NULL AND finished_on > due_on) AS finished_late,
+    count(*) FILTER (WHERE {_OPEN_AT_END} AND (due_at IS NULL OR due_on >= $2)) AS pending_on_time,
+    count(*) FILTER (WHERE {_OPEN_AT_END} AND due_at IS NOT NULL AND due_on < $2) AS pending_overdue
+FROM dossiers WHERE {COUNTED} AND {SUBTREE}
+GROUP BY 1"""
+
+REPORT_06_COLUMNS = (
+    "received_online",
+    "received_offline",
+    "carried_over",
+    "finished_early",
+    "finished_on_time",
+    "finished_late",
+    "pending_on_time",
+    "pending_overdue",
+)
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    label: str
+    path: str
+    sql: str
+    args: tuple[Any, ...]
+    kind: str  # "ratio" or "report06": how to compare the API's overall with the SQL rows
+    target_p95_ms: float
+    target_speedup: float | None
+
+
+def _d(s: str) -> dt.date:
+    return dt.date.fromisoformat(s)
+
+
+QUESTIONS: list[Question] = [
+    Question(
+        "ratio_year_domain",
+        "online-ratio: year 2024 by domain",
+        "/v1/stats/online-ratio?from=2024-01-01&to=2024-12-31",
+        ONLINE_BY_DOMAIN,
+        (_d("2024-01-01"), _d("2024-12-31")),
+        "ratio",
+        10.0,
+        50.0,
+    ),
+    Question(
+        "ratio_month_domain_district",
+        "online-ratio: 2024-03 by domain, unit 282",
+        "/v1/stats/online-ratio?from=2024-03-01&to=2024-03-31&unit=282",
+        ONLINE_BY_DOMAIN_UNIT,
+        (_d("2024-03-01"), _d("2024-03-31"), "282"),
+        "ratio",
+        10.0,
+        50.0,
+    ),
+    Question(
+        "ratio_year_unit_quarter",
+        "online-ratio: 2024 by unit by quarter",
+        "/v1/stats/online-ratio?from=2024-01-01&to=2024-12-31&group_by=unit&period=quarter",
+        ONLINE_BY_UNIT_QUARTER,
+        (_d("2024-01-01"), _d("2024-12-31")),
+        "ratio",
+        10.0,
+        50.0,
+    ),
+    Question(
+        "report06_quarter_district",
+        "report 06: 2024-Q2, unit 282",
+        "/v1/stats/report-06?from=2024-04-01&to=2024-06-30&unit=282",
+        REPORT_06,
+        (_d("2024-04-01"), _d("2024-06-30"), "282"),
+        "report06",
+        300.0,
+        None,
+    ),
+]
+
+
+def api_overall(kind: str, body: dict[str, Any]) -> dict[str, int]:
+    """The API answer's overall counts."""
+    overall = body["overall"]
+    if kind == "ratio":
+        return {"online": overall["online"], "total": overall["total"]}
+    return {c: overall[c] for c in REPORT_06_COLUMNS}
+
+
+def sql_overall(kind: str, rows: list[Any]) -> dict[str, int]:
+    """The plain query's rows summed the same way."""
+    columns = ("online", "total") if kind == "ratio" else REPORT_06_COLUMNS
+    return {c: sum(r[c] for r in rows) for c in columns}
