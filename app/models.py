@@ -25,7 +25,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, DATERANGE, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.vocabulary import CHANNELS, STATUSES, UNIT_LEVELS
@@ -42,15 +42,6 @@ NAMING_CONVENTION = {
 def _local_date(column: str) -> str:
     """SQL for the Vietnam calendar date of a timestamptz column (immutable: no DST in VN)."""
     return f"(timezone('Asia/Ho_Chi_Minh', {column}))::date"
-
-
-OPEN_DAYS_SQL = (
-    "CASE WHEN received_at IS NULL THEN NULL"
-    " WHEN (timezone('Asia/Ho_Chi_Minh', finished_at))::date"
-    " < (timezone('Asia/Ho_Chi_Minh', received_at))::date THEN 'empty'::daterange"
-    " ELSE daterange((timezone('Asia/Ho_Chi_Minh', received_at))::date,"
-    " (timezone('Asia/Ho_Chi_Minh', finished_at))::date, '[)') END"
-)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -175,9 +166,6 @@ class Dossier(Base):
     received_on: Mapped[dt.date | None] = mapped_column(Date, Computed(_local_date("received_at")))
     finished_on: Mapped[dt.date | None] = mapped_column(Date, Computed(_local_date("finished_at")))
     due_on: Mapped[dt.date | None] = mapped_column(Date, Computed(_local_date("due_at")))
-    # [received_on, finished_on): the days the dossier is open; empty when finished before
-    # received. Pending at the end of day D <=> D in open_days (GiST-indexed).
-    open_days: Mapped[object | None] = mapped_column(DATERANGE, Computed(OPEN_DAYS_SQL))
     occurred_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False)
     last_event_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     event_count: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -188,14 +176,7 @@ class Dossier(Base):
         CheckConstraint(_in("status", STATUSES), name="status_known"),
         CheckConstraint(_in("channel", CHANNELS), name="channel_known"),
         CheckConstraint("service_level IN (2, 3, 4)", name="service_level_known"),
-        Index("ix_dossiers_received_on_domain", "received_on", "domain_code"),
-        Index("ix_dossiers_unit_received_on", "unit_code", "received_on"),
-        Index(
-            "ix_dossiers_open_days",
-            "open_days",
-            postgresql_using="gist",
-            postgresql_where=text("status NOT IN ('submitted', 'refused', 'withdrawn', 'stopped')"),
-        ),
+        # No index on dates: reports read the summary tables, never scan dossiers.
     )
 
 
@@ -243,3 +224,9 @@ stats_received_monthly = _summary_table("stats_received_monthly", "month", RECEI
 # Finished or returned dossiers by local finish date, against their due date.
 stats_finished_daily = _summary_table("stats_finished_daily", "day", FINISHED_COUNTERS)
 stats_finished_monthly = _summary_table("stats_finished_monthly", "month", FINISHED_COUNTERS)
+# Ends of handled dossiers' open intervals: +1 on the receipt day, -1 on the finish day (and the
+# same for the overdue part, from the day after the due day). Summed up to a day D they give the
+# dossiers open, and open and overdue, at the end of D.
+OPEN_COUNTERS = ("open", "overdue")
+stats_open_daily = _summary_table("stats_open_daily", "day", OPEN_COUNTERS)
+stats_open_monthly = _summary_table("stats_open_monthly", "month", OPEN_COUNTERS)

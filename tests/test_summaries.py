@@ -99,3 +99,33 @@ def test_split_range_covers_every_day_once(
     got_months, got_days = split_range(d(date_from), d(date_to))
     assert got_months == (None if months is None else (d(months[0]), d(months[1])))
     assert got_days == [(d(a), d(b)) for a, b in days]
+
+
+OPEN_RECOUNT = """
+    SELECT domain_code, unit_code, count(*) AS open,
+           count(*) FILTER (WHERE due_on < CAST(:day AS date)) AS overdue
+    FROM dossiers
+    WHERE status NOT IN ('submitted', 'refused', 'withdrawn', 'stopped')
+      AND received_on <= CAST(:day AS date)
+      AND (finished_on IS NULL OR finished_on > CAST(:day AS date))
+    GROUP BY 1, 2
+"""
+OPEN_FROM_ENDS = """
+    SELECT domain_code, unit_code, sum(open) AS open, sum(overdue) AS overdue
+    FROM stats_open_daily WHERE day <= CAST(:day AS date)
+    GROUP BY 1, 2 HAVING sum(open) <> 0 OR sum(overdue) <> 0
+"""
+
+
+@pytest.mark.parametrize("seed", [7])
+async def test_open_interval_ends_sum_to_the_dossiers_open_on_a_day(
+    api: httpx.AsyncClient, engine: AsyncEngine, seed: int
+) -> None:
+    await replay(api, seed)
+    async with engine.connect() as conn:
+        for iso in ["2016-12-31", "2017-03-31", "2017-04-01", "2017-06-30", "2017-12-31"]:
+            day = dt.date.fromisoformat(iso)
+            recount = {tuple(r) for r in await conn.execute(text(OPEN_RECOUNT), {"day": day})}
+            summed = {tuple(r) for r in await conn.execute(text(OPEN_FROM_ENDS), {"day": day})}
+            assert summed == recount, day
+            assert recount, "the stream left dossiers open on that day"

@@ -2,8 +2,8 @@
 
 Figures come from the summary tables that triggers on `dossiers` keep exact (migration 0004):
 whole months from the monthly summaries, the days at either end from the daily ones. Pending
-and carried-over dossiers come from a GiST stabbing query on each dossier's open interval.
-None of these reads grows with the number of dossiers in history."""
+and carried-over dossiers are sums of open-interval ends up to a day. None of these reads grows
+with the number of dossiers, only with the months of history and the number of groups."""
 
 from __future__ import annotations
 
@@ -13,26 +13,24 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Date,
     Select,
     Subquery,
     Table,
     and_,
-    bindparam,
     func,
     null,
     select,
-    text,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import (
-    Dossier,
     Procedure,
     Unit,
     stats_finished_daily,
     stats_finished_monthly,
+    stats_open_daily,
+    stats_open_monthly,
     stats_received_daily,
     stats_received_monthly,
 )
@@ -45,9 +43,6 @@ BASIS_COUNTERS = {
     "all": ("online", "total"),
     "full_online": ("full_online", "total"),
 }
-
-# Written literally (not as parameters) so the planner matches the partial GiST index.
-_HANDLED = text("dossiers.status NOT IN ('submitted', 'refused', 'withdrawn', 'stopped')")
 
 
 @dataclass(frozen=True)
@@ -238,46 +233,41 @@ async def report06_counts(
             ).group_by(group)
         )
     )
-    # Carried over = still open at the end of the day before `from`.
-    merge(
-        await session.execute(
-            _open_on(
-                date_from - dt.timedelta(days=1),
-                group_by,
-                filters,
-                {
-                    "carried_over": func.count(),
-                },
-            )
-        )
-    )
-    overdue = Dossier.due_on < date_to
-    merge(
-        await session.execute(
-            _open_on(
-                date_to,
-                group_by,
-                filters,
-                {
-                    "pending_overdue": func.count().filter(overdue),
-                    "pending_on_time": func.count().filter(~overdue | Dossier.due_on.is_(None)),
-                },
-            )
-        )
-    )
+    # Carried over = still open at the end of the day before `from`; pending = open at `to`.
+    for row in await session.execute(
+        _open_at_end_of(date_from - dt.timedelta(days=1), group_by, filters)
+    ):
+        counts = groups.setdefault(row.group_code, dict.fromkeys(REPORT06_COLUMNS, 0))
+        counts["carried_over"] = int(row.open)
+    for row in await session.execute(_open_at_end_of(date_to, group_by, filters)):
+        counts = groups.setdefault(row.group_code, dict.fromkeys(REPORT06_COLUMNS, 0))
+        counts["pending_overdue"] = int(row.overdue)
+        counts["pending_on_time"] = int(row.open) - int(row.overdue)
     return [{"group_code": code, **counts} for code, counts in groups.items()]
 
 
-def _open_on(day: dt.date, group_by: str, filters: Filters, columns: dict[str, Any]) -> Select[Any]:
-    """Handled dossiers open at the end of `day` (received by then, not finished by then)."""
-    group = Dossier.domain_code if group_by == "domain" else Dossier.unit_code
+def _open_at_end_of(day: dt.date, group_by: str, filters: Filters) -> Select[Any]:
+    """Handled dossiers open, and open and overdue, at the end of `day`, per group: the sum of
+    their interval ends up to that day (whole months from the monthly table, then days)."""
     subtree = unit_subtree_select(filters.unit) if filters.unit is not None else None
-    stmt = (
-        select(group.label("group_code"), *(c.label(name) for name, c in columns.items()))
-        .where(_HANDLED, Dossier.open_days.op("@>")(bindparam("open_day", day, type_=Date)))
-        .group_by(group)
-    )
-    return filters.apply(stmt, Dossier.domain_code, Dossier.unit_code, subtree)
+    month_start = day.replace(day=1)
+
+    def part(table: Table, condition: ColumnElement[bool]) -> Select[Any]:
+        stmt = select(table.c.domain_code, table.c.unit_code, table.c.open, table.c.overdue).where(
+            condition
+        )
+        return filters.apply(stmt, table.c.domain_code, table.c.unit_code, subtree)
+
+    ends = union_all(
+        part(stats_open_monthly, stats_open_monthly.c.month < month_start),
+        part(stats_open_daily, stats_open_daily.c.day.between(month_start, day)),
+    ).subquery("ends")
+    group = ends.c.domain_code if group_by == "domain" else ends.c.unit_code
+    return select(
+        group.label("group_code"),
+        func.sum(ends.c.open).label("open"),
+        func.sum(ends.c.overdue).label("overdue"),
+    ).group_by(group)
 
 
 async def coverage_counts(

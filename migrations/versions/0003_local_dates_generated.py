@@ -30,13 +30,10 @@ def upgrade() -> None:
     op.add_column("dossiers", sa.Column("received_on", sa.Date(), _local_date("received_at")))
     op.add_column("dossiers", sa.Column("finished_on", sa.Date(), _local_date("finished_at")))
     op.add_column("dossiers", sa.Column("due_on", sa.Date(), _local_date("due_at")))
-    op.create_index("ix_dossiers_received_on_domain", "dossiers", ["received_on", "domain_code"])
-    op.create_index("ix_dossiers_unit_received_on", "dossiers", ["unit_code", "received_on"])
+    # Reports read summary tables from the next revision on: no date index on dossiers.
 
 
 def downgrade() -> None:
-    op.drop_index("ix_dossiers_unit_received_on", table_name="dossiers")
-    op.drop_index("ix_dossiers_received_on_domain", table_name="dossiers")
     op.drop_column("dossiers", "due_on")
     op.drop_column("dossiers", "finished_on")
     op.drop_column("dossiers", "received_on")

@@ -1,13 +1,14 @@
-"""statistics summaries kept exact by triggers, and the open-interval index
+"""statistics summaries kept exact by triggers
 
-Four summary tables hold the counts the reports add up: dossiers received and dossiers finished,
-per (day or month, domain, unit). Statement-level triggers on `dossiers` apply every change's
-delta (new rows minus old rows) inside the writing transaction, so the summaries are exact and
-current the moment a write commits, whoever writes (the API, a bulk load, a manual fix).
+Summary tables hold the counts the reports add up, per (day or month, domain, unit): dossiers
+received, dossiers finished (early, on time, late), and the ends of open intervals. A handled
+dossier is open from its receipt day to its finish day, [received_on, finished_on), and overdue
+from the day after its due day; each interval is stored as +1 at its start and -1 at its end, so
+the dossiers open (or open and overdue) at the end of a day D are the sum of all deltas up to D.
 
-`open_days` is each handled dossier's open interval [received_on, finished_on): the dossiers
-pending at the end of a day D are exactly those whose interval contains D, which a GiST index
-answers without reading the history.
+Statement-level triggers on `dossiers` apply every change's delta (new rows minus old rows) inside
+the writing transaction, so the summaries are exact and current the moment a write commits,
+whoever writes (the API, a bulk load, a manual fix).
 
 Revision ID: 0004
 Revises: 0003
@@ -41,6 +42,25 @@ FINISHED_EXPRESSIONS = {
     "late": "c.sign * (c.due_on IS NOT NULL AND c.finished_on > c.due_on)::int",
 }
 RECEIVED_WHERE = "c.received_on IS NOT NULL AND c.status NOT IN ('submitted', 'refused')"
+# Interval ends of handled dossiers: (day, open delta, overdue delta), from a LATERAL list `e`.
+OPEN_COUNTERS = ("open", "overdue")
+OPEN_EXPRESSIONS = {"open": "c.sign * e.open", "overdue": "c.sign * e.overdue"}
+_OVERDUE_FROM = "GREATEST(c.received_on, c.due_on + 1)"
+OPEN_SOURCE_SUFFIX = f"""
+    CROSS JOIN LATERAL (VALUES
+        (c.received_on, 1, 0),
+        (c.finished_on, -1, 0),
+        (CASE WHEN c.due_on IS NOT NULL THEN {_OVERDUE_FROM} END, 0, 1),
+        (CASE WHEN c.due_on IS NOT NULL THEN c.finished_on END, 0, -1)
+    ) AS e(day, open, overdue)
+"""
+OPEN_WHERE = f"""
+    e.day IS NOT NULL
+    AND c.status NOT IN ('submitted', 'refused', 'withdrawn', 'stopped')
+    AND c.received_on IS NOT NULL
+    AND (c.finished_on IS NULL OR c.finished_on > c.received_on)
+    AND (e.overdue = 0 OR c.finished_on IS NULL OR c.finished_on > {_OVERDUE_FROM})
+"""
 FINISHED_WHERE = "c.finished_on IS NOT NULL AND c.status IN ('finished', 'returned')"
 
 SOURCES = {
@@ -62,7 +82,13 @@ def _summary_table(name: str, period: str, counters: Sequence[str]) -> None:
 
 
 def _apply_delta(
-    source: str, table: str, period_sql: str, period: str, counters: dict[str, str], where: str
+    source: str,
+    table: str,
+    period_sql: str,
+    period: str,
+    counters: dict[str, str],
+    where: str,
+    joins: str = "",
 ) -> str:
     names = list(counters)
     sums = ", ".join(f"sum({expr}) AS {name}" for name, expr in counters.items())
@@ -73,7 +99,7 @@ def _apply_delta(
         INSERT INTO {table} AS t ({period}, domain_code, unit_code, {", ".join(names)})
         SELECT * FROM (
             SELECT {period_sql} AS {period}, c.domain_code, c.unit_code, {sums}
-            FROM ({source}) AS c
+            FROM ({source}) AS c {joins}
             WHERE {where}
             GROUP BY 1, 2, 3
         ) AS delta
@@ -90,44 +116,49 @@ EMPTY_CHECKS = {
 }
 
 
+# (table, period expression, period column, counters, condition, extra FROM clause)
+SUMMARIES: list[tuple[str, str, str, dict[str, str], str, str]] = [
+    ("stats_received_daily", "c.received_on", "day", RECEIVED_EXPRESSIONS, RECEIVED_WHERE, ""),
+    (
+        "stats_received_monthly",
+        "date_trunc('month', c.received_on)::date",
+        "month",
+        RECEIVED_EXPRESSIONS,
+        RECEIVED_WHERE,
+        "",
+    ),
+    ("stats_finished_daily", "c.finished_on", "day", FINISHED_EXPRESSIONS, FINISHED_WHERE, ""),
+    (
+        "stats_finished_monthly",
+        "date_trunc('month', c.finished_on)::date",
+        "month",
+        FINISHED_EXPRESSIONS,
+        FINISHED_WHERE,
+        "",
+    ),
+    ("stats_open_daily", "e.day", "day", OPEN_EXPRESSIONS, OPEN_WHERE, OPEN_SOURCE_SUFFIX),
+    (
+        "stats_open_monthly",
+        "date_trunc('month', e.day)::date",
+        "month",
+        OPEN_EXPRESSIONS,
+        OPEN_WHERE,
+        OPEN_SOURCE_SUFFIX,
+    ),
+]
+
+
+def _deltas(source: str) -> list[str]:
+    """One upsert per summary table, adding the delta of the rows `source` yields."""
+    return [
+        _apply_delta(source, table, period_sql, period, counters, where, joins)
+        for table, period_sql, period, counters, where, joins in SUMMARIES
+    ]
+
+
 def _trigger_function(operation: str) -> str:
     source = SOURCES[operation]
-    body = "".join(
-        [
-            _apply_delta(
-                source,
-                "stats_received_daily",
-                "c.received_on",
-                "day",
-                RECEIVED_EXPRESSIONS,
-                RECEIVED_WHERE,
-            ),
-            _apply_delta(
-                source,
-                "stats_received_monthly",
-                "date_trunc('month', c.received_on)::date",
-                "month",
-                RECEIVED_EXPRESSIONS,
-                RECEIVED_WHERE,
-            ),
-            _apply_delta(
-                source,
-                "stats_finished_daily",
-                "c.finished_on",
-                "day",
-                FINISHED_EXPRESSIONS,
-                FINISHED_WHERE,
-            ),
-            _apply_delta(
-                source,
-                "stats_finished_monthly",
-                "date_trunc('month', c.finished_on)::date",
-                "month",
-                FINISHED_EXPRESSIONS,
-                FINISHED_WHERE,
-            ),
-        ]
-    )
+    body = "".join(_deltas(source))
     return f"""
         CREATE FUNCTION dossiers_stats_{operation}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
@@ -148,29 +179,8 @@ def upgrade() -> None:
     _summary_table("stats_received_monthly", "month", RECEIVED_COUNTERS)
     _summary_table("stats_finished_daily", "day", FINISHED_COUNTERS)
     _summary_table("stats_finished_monthly", "month", FINISHED_COUNTERS)
-
-    op.add_column(
-        "dossiers",
-        sa.Column(
-            "open_days",
-            sa.dialects.postgresql.DATERANGE(),
-            sa.Computed(
-                "CASE WHEN received_at IS NULL THEN NULL"
-                " WHEN (timezone('Asia/Ho_Chi_Minh', finished_at))::date"
-                " < (timezone('Asia/Ho_Chi_Minh', received_at))::date THEN 'empty'::daterange"
-                " ELSE daterange((timezone('Asia/Ho_Chi_Minh', received_at))::date,"
-                " (timezone('Asia/Ho_Chi_Minh', finished_at))::date, '[)') END",
-                persisted=True,
-            ),
-        ),
-    )
-    op.create_index(
-        "ix_dossiers_open_days",
-        "dossiers",
-        ["open_days"],
-        postgresql_using="gist",
-        postgresql_where=sa.text("status NOT IN ('submitted', 'refused', 'withdrawn', 'stopped')"),
-    )
+    _summary_table("stats_open_daily", "day", OPEN_COUNTERS)
+    _summary_table("stats_open_monthly", "month", OPEN_COUNTERS)
 
     for operation in ("insert", "update", "delete"):
         op.execute(_trigger_function(operation))
@@ -188,7 +198,8 @@ def upgrade() -> None:
         CREATE FUNCTION dossiers_stats_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             TRUNCATE stats_received_daily, stats_received_monthly,
-                     stats_finished_daily, stats_finished_monthly;
+                     stats_finished_daily, stats_finished_monthly,
+                     stats_open_daily, stats_open_monthly;
             RETURN NULL;
         END;
         $$
@@ -199,47 +210,8 @@ def upgrade() -> None:
         " FOR EACH STATEMENT EXECUTE FUNCTION dossiers_stats_truncate()"
     )
     # Dossiers stored before this revision enter the summaries with the triggers' own delta.
-    backfill = "SELECT 1 AS sign, * FROM dossiers"
-    op.execute(
-        _apply_delta(
-            backfill,
-            "stats_received_daily",
-            "c.received_on",
-            "day",
-            RECEIVED_EXPRESSIONS,
-            RECEIVED_WHERE,
-        )
-    )
-    op.execute(
-        _apply_delta(
-            backfill,
-            "stats_received_monthly",
-            "date_trunc('month', c.received_on)::date",
-            "month",
-            RECEIVED_EXPRESSIONS,
-            RECEIVED_WHERE,
-        )
-    )
-    op.execute(
-        _apply_delta(
-            backfill,
-            "stats_finished_daily",
-            "c.finished_on",
-            "day",
-            FINISHED_EXPRESSIONS,
-            FINISHED_WHERE,
-        )
-    )
-    op.execute(
-        _apply_delta(
-            backfill,
-            "stats_finished_monthly",
-            "date_trunc('month', c.finished_on)::date",
-            "month",
-            FINISHED_EXPRESSIONS,
-            FINISHED_WHERE,
-        )
-    )
+    for statement in _deltas("SELECT 1 AS sign, * FROM dossiers"):
+        op.execute(statement)
 
 
 def downgrade() -> None:
@@ -248,9 +220,9 @@ def downgrade() -> None:
     for operation in ("insert", "update", "delete"):
         op.execute(f"DROP TRIGGER dossiers_stats_{operation} ON dossiers")
         op.execute(f"DROP FUNCTION dossiers_stats_{operation}()")
-    op.drop_index("ix_dossiers_open_days", table_name="dossiers")
-    op.drop_column("dossiers", "open_days")
     for table in (
+        "stats_open_monthly",
+        "stats_open_daily",
         "stats_finished_monthly",
         "stats_finished_daily",
         "stats_received_monthly",
