@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import ApiKey
 
+# On every request: a plain statement, prepared once per connection, no ORM loading.
+_ACTIVE_BY_HASH = text(
+    "SELECT id, name, source, key_hash, scopes, unit_code FROM api_keys"
+    " WHERE key_hash = :key_hash AND revoked_at IS NULL"
+)
 
-async def find_active_by_hash(session: AsyncSession, key_hash: bytes) -> ApiKey | None:
+
+async def find_active_by_hash(session: AsyncSession, key_hash: bytes) -> Row[Any] | None:
     """The unrevoked key with this hash, if any."""
-    return await session.scalar(
-        select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
-    )
+    return (await session.execute(_ACTIVE_BY_HASH, {"key_hash": key_hash})).one_or_none()
 
 
 async def add(session: AsyncSession, key: ApiKey) -> ApiKey:

@@ -40,7 +40,7 @@ async def authenticate(session: AsyncSession, presented: str) -> Principal | Non
     key = await repository.find_active_by_hash(session, digest)
     # The lookup is by hash, so the secret never meets a timing-sensitive comparison;
     # the constant-time check guards the row we got back all the same.
-    if key is None or not hmac.compare_digest(key.key_hash, digest):
+    if key is None or not hmac.compare_digest(bytes(key.key_hash), digest):
         return None
     return Principal(key.id, key.name, key.source, frozenset(key.scopes), key.unit_code)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -18,8 +19,8 @@ from sqlalchemy import (
     Table,
     and_,
     func,
-    null,
     select,
+    text,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,15 +36,6 @@ from app.models import (
     stats_received_monthly,
 )
 
-_PERIOD_FORMATS = {"month": "YYYY-MM", "quarter": 'YYYY-"Q"Q', "year": "YYYY"}
-
-# Numerator and denominator counters of each ratio basis (summary columns).
-BASIS_COUNTERS = {
-    "online_capable": ("capable_online", "capable"),
-    "all": ("online", "total"),
-    "full_online": ("full_online", "total"),
-}
-
 
 @dataclass(frozen=True)
 class RatioCount:
@@ -53,6 +45,8 @@ class RatioCount:
     group_code: str | None
     online: int
     total: int
+    group_name: str | None = None
+    target: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +127,55 @@ def _summary_rows(
     return union_all(*parts).subquery("summary")
 
 
+# One fixed statement for every variant of the ratio: prepared once per connection, no query
+# building per request. Whole months come from the monthly summary, the days before the first
+# and after the last whole month from the daily one; names and targets come along.
+_ONLINE_RATIO = text(
+    """
+    WITH RECURSIVE subtree(code) AS (
+        SELECT code FROM units WHERE code = CAST(:unit AS varchar)
+        UNION
+        SELECT u.code FROM units u JOIN subtree s ON u.parent_code = s.code
+    ), summary AS (
+        SELECT month AS day, domain_code, unit_code, total, online, capable, capable_online,
+               full_online
+        FROM stats_received_monthly
+        WHERE month >= CAST(:months_from AS date) AND month < CAST(:months_to AS date)
+        UNION ALL
+        SELECT day, domain_code, unit_code, total, online, capable, capable_online, full_online
+        FROM stats_received_daily
+        WHERE day BETWEEN CAST(:head_from AS date) AND CAST(:head_to AS date)
+           OR day BETWEEN CAST(:tail_from AS date) AND CAST(:tail_to AS date)
+    ), counts AS (
+        SELECT CASE CAST(:period AS text)
+                   WHEN 'month' THEN to_char(day, 'YYYY-MM')
+                   WHEN 'quarter' THEN to_char(day, 'YYYY-"Q"Q')
+                   WHEN 'year' THEN to_char(day, 'YYYY')
+               END AS period,
+               CASE CAST(:group_by AS text)
+                   WHEN 'domain' THEN domain_code WHEN 'unit' THEN unit_code
+               END AS group_code,
+               sum(CASE CAST(:basis AS text)
+                       WHEN 'online_capable' THEN capable_online
+                       WHEN 'all' THEN online
+                       ELSE full_online
+                   END) AS online,
+               sum(CASE CAST(:basis AS text) WHEN 'online_capable' THEN capable ELSE total END)
+                   AS total
+        FROM summary
+        WHERE (CAST(:unit AS varchar) IS NULL OR unit_code IN (SELECT code FROM subtree))
+          AND (CAST(:domain AS varchar) IS NULL OR domain_code = CAST(:domain AS varchar))
+        GROUP BY 1, 2
+    )
+    SELECT c.period, c.group_code, c.online, c.total,
+           coalesce(d.name, u.name) AS group_name, d.online_target AS target
+    FROM counts c
+    LEFT JOIN domains d ON CAST(:group_by AS text) = 'domain' AND d.code = c.group_code
+    LEFT JOIN units u ON CAST(:group_by AS text) = 'unit' AND u.code = c.group_code
+    """
+)
+
+
 async def online_ratio_counts(
     session: AsyncSession,
     *,
@@ -144,26 +187,31 @@ async def online_ratio_counts(
     unit: str | None,
     domain: str | None,
 ) -> list[RatioCount]:
-    """Numerator and denominator per (period, group) over dossiers received in the range."""
-    numerator, denominator = BASIS_COUNTERS[basis]
-    rows = _summary_rows(
-        stats_received_daily,
-        stats_received_monthly,
-        (numerator, denominator),
-        date_from,
-        date_to,
-        Filters(unit, domain),
+    """Numerator and denominator per (period, group) over dossiers received in the range,
+    with the group's name and (for domains) online target."""
+    months, day_ranges = split_range(date_from, date_to)
+    no_months = (date_from, date_from)  # an empty [from, to)
+    head, tail = [*day_ranges, (None, None), (None, None)][:2]
+    result = await session.execute(
+        _ONLINE_RATIO,
+        {
+            "unit": unit,
+            "domain": domain,
+            "basis": basis,
+            "group_by": group_by,
+            "period": period,
+            "months_from": (months or no_months)[0],
+            "months_to": (months or no_months)[1],
+            "head_from": head[0],
+            "head_to": head[1],
+            "tail_from": tail[0],
+            "tail_to": tail[1],
+        },
     )
-    period_col = func.to_char(rows.c.day, _PERIOD_FORMATS[period]) if period != "none" else null()
-    group_col = {"domain": rows.c.domain_code, "unit": rows.c.unit_code}.get(group_by, null())
-    stmt = select(
-        period_col.label("period"),
-        group_col.label("group_code"),
-        func.sum(rows.c[numerator]).label("online"),
-        func.sum(rows.c[denominator]).label("total"),
-    ).group_by("period", "group_code")
-    result = await session.execute(stmt)
-    return [RatioCount(r.period, r.group_code, int(r.online), int(r.total)) for r in result]
+    return [
+        RatioCount(r.period, r.group_code, int(r.online), int(r.total), r.group_name, r.target)
+        for r in result
+    ]
 
 
 REPORT06_COLUMNS = (
@@ -285,3 +333,19 @@ async def coverage_counts(
     if domain is not None:
         stmt = stmt.where(Procedure.domain_code == domain)
     return [dict(row._mapping) for row in await session.execute(stmt)]
+
+
+_KNOWN = text(
+    "SELECT EXISTS (SELECT FROM units WHERE code = CAST(:unit AS varchar)) AS unit_known,"
+    " EXISTS (SELECT FROM domains WHERE code = CAST(:domain AS varchar)) AS domain_known"
+)
+
+
+async def filters_known(
+    session: AsyncSession, unit: str | None, domain: str | None
+) -> tuple[bool, bool]:
+    """Whether the unit and the domain a report names are in the catalog (True when not named)."""
+    if unit is None and domain is None:
+        return True, True
+    row = (await session.execute(_KNOWN, {"unit": unit, "domain": domain})).one()
+    return unit is None or row.unit_known, domain is None or row.domain_known

@@ -50,11 +50,12 @@ async def check_filters(
             "'from' is after 'to'",
             errors=[field_error(["query", "from"], "must be on or before 'to'", "date_range")],
         )
-    if unit is not None and await catalog.get_unit(session, unit) is None:
+    unit_known, domain_known = await repository.filters_known(session, unit, domain)
+    if not unit_known:
         raise validation_failed(
             ["query", "unit"], f"unit {unit!r} is not in the catalog", "unknown_unit"
         )
-    if domain is not None and await catalog.get_domain(session, domain) is None:
+    if not domain_known:
         raise validation_failed(
             ["query", "domain"], f"domain {domain!r} is not in the catalog", "unknown_domain"
         )
@@ -95,7 +96,6 @@ async def online_ratio(
         unit=unit,
         domain=domain,
     )
-    names = await _names(session, group_by)
     rows: list[RatioRow] = []
     for c in sorted(counts, key=lambda c: (c.period or "", c.group_code or "")):
         if c.total == 0:
@@ -106,26 +106,19 @@ async def online_ratio(
             "total": c.total,
             "ratio": c.online / c.total,
         }
-        entry = names.get(c.group_code or "")
         if group_by == "domain" and c.group_code is not None:
-            target = entry.online_target if entry is not None else DEFAULT_ONLINE_TARGET
+            target = c.target if c.target is not None else DEFAULT_ONLINE_TARGET
             rows.append(
                 DomainRatioRow(
                     **numbers,
                     domain_code=c.group_code,
-                    domain_name=entry.name if entry is not None else None,
+                    domain_name=c.group_name,
                     target=float(target),
                     meets_target=meets(c.online, c.total, target),
                 )
             )
         elif group_by == "unit" and c.group_code is not None:
-            rows.append(
-                UnitRatioRow(
-                    **numbers,
-                    unit_code=c.group_code,
-                    unit_name=entry.name if entry is not None else None,
-                )
-            )
+            rows.append(UnitRatioRow(**numbers, unit_code=c.group_code, unit_name=c.group_name))
         else:
             rows.append(RatioRow(**numbers))
     online = sum(r.online for r in rows)
