@@ -67,7 +67,9 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
+        # No ping per checkout (a round trip on every request): a connection that died with the
+        # server fails its request with 503, and SQLAlchemy then discards the whole pool.
+        pool_pre_ping=False,
         connect_args={
             "server_settings": {
                 "statement_timeout": str(settings.db_statement_timeout_ms),

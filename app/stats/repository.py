@@ -166,14 +166,32 @@ _ONLINE_RATIO = text(
         WHERE (CAST(:unit AS varchar) IS NULL OR unit_code IN (SELECT code FROM subtree))
           AND (CAST(:domain AS varchar) IS NULL OR domain_code = CAST(:domain AS varchar))
         GROUP BY 1, 2
+    ), known AS (
+        SELECT (CAST(:unit AS varchar) IS NULL
+                OR EXISTS (SELECT FROM units WHERE code = CAST(:unit AS varchar))) AS unit_known,
+               (CAST(:domain AS varchar) IS NULL
+                OR EXISTS (SELECT FROM domains WHERE code = CAST(:domain AS varchar)))
+                   AS domain_known
     )
-    SELECT c.period, c.group_code, c.online, c.total,
-           coalesce(d.name, u.name) AS group_name, d.online_target AS target
-    FROM counts c
-    LEFT JOIN domains d ON CAST(:group_by AS text) = 'domain' AND d.code = c.group_code
-    LEFT JOIN units u ON CAST(:group_by AS text) = 'unit' AND u.code = c.group_code
+    SELECT k.unit_known, k.domain_known, r.*
+    FROM known k LEFT JOIN (
+        SELECT c.period, c.group_code, c.online, c.total,
+               coalesce(d.name, u.name) AS group_name, d.online_target AS target
+        FROM counts c
+        LEFT JOIN domains d ON CAST(:group_by AS text) = 'domain' AND d.code = c.group_code
+        LEFT JOIN units u ON CAST(:group_by AS text) = 'unit' AND u.code = c.group_code
+    ) AS r ON true
     """
 )
+
+
+@dataclass(frozen=True)
+class RatioCounts:
+    """The counts, and whether the unit and domain filters name catalog entries."""
+
+    unit_known: bool
+    domain_known: bool
+    rows: list[RatioCount]
 
 
 async def online_ratio_counts(
@@ -186,9 +204,9 @@ async def online_ratio_counts(
     period: str,
     unit: str | None,
     domain: str | None,
-) -> list[RatioCount]:
+) -> RatioCounts:
     """Numerator and denominator per (period, group) over dossiers received in the range,
-    with the group's name and (for domains) online target."""
+    with the group's name and (for domains) online target; one round trip."""
     months, day_ranges = split_range(date_from, date_to)
     no_months = (date_from, date_from)  # an empty [from, to)
     head, tail = [*day_ranges, (None, None), (None, None)][:2]
@@ -208,10 +226,16 @@ async def online_ratio_counts(
             "tail_to": tail[1],
         },
     )
-    return [
-        RatioCount(r.period, r.group_code, int(r.online), int(r.total), r.group_name, r.target)
-        for r in result
-    ]
+    rows = result.all()
+    return RatioCounts(
+        unit_known=rows[0].unit_known,
+        domain_known=rows[0].domain_known,
+        rows=[
+            RatioCount(r.period, r.group_code, int(r.online), int(r.total), r.group_name, r.target)
+            for r in rows
+            if r.total is not None  # the single row of an empty answer carries only the checks
+        ],
+    )
 
 
 REPORT06_COLUMNS = (

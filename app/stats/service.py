@@ -37,20 +37,17 @@ def meets(numerator: int, denominator: int, target: Decimal) -> bool:
     return Decimal(numerator) >= target * denominator
 
 
-async def check_filters(
-    session: AsyncSession,
-    date_from: dt.date,
-    date_to: dt.date,
-    unit: str | None,
-    domain: str | None,
-) -> None:
-    """422 for a reversed range or a unit / domain the catalog does not know."""
+def check_range(date_from: dt.date, date_to: dt.date) -> None:
+    """422 for a reversed range."""
     if date_from > date_to:
         raise ValidationFailed(
             "'from' is after 'to'",
             errors=[field_error(["query", "from"], "must be on or before 'to'", "date_range")],
         )
-    unit_known, domain_known = await repository.filters_known(session, unit, domain)
+
+
+def check_known(unit: str | None, unit_known: bool, domain: str | None, domain_known: bool) -> None:
+    """422 for a unit or domain filter the catalog does not know."""
     if not unit_known:
         raise validation_failed(
             ["query", "unit"], f"unit {unit!r} is not in the catalog", "unknown_unit"
@@ -59,6 +56,19 @@ async def check_filters(
         raise validation_failed(
             ["query", "domain"], f"domain {domain!r} is not in the catalog", "unknown_domain"
         )
+
+
+async def check_filters(
+    session: AsyncSession,
+    date_from: dt.date,
+    date_to: dt.date,
+    unit: str | None,
+    domain: str | None,
+) -> None:
+    """422 for a reversed range or a unit / domain the catalog does not know."""
+    check_range(date_from, date_to)
+    unit_known, domain_known = await repository.filters_known(session, unit, domain)
+    check_known(unit, unit_known, domain, domain_known)
 
 
 async def _names(session: AsyncSession, group_by: str) -> dict[str, Any]:
@@ -85,8 +95,8 @@ async def online_ratio(
     domain: str | None,
 ) -> OnlineRatioReport:
     """The online-filing ratio per group and period, with targets where the group is a domain."""
-    await check_filters(session, date_from, date_to, unit, domain)
-    counts = await repository.online_ratio_counts(
+    check_range(date_from, date_to)
+    result = await repository.online_ratio_counts(
         session,
         date_from=date_from,
         date_to=date_to,
@@ -96,8 +106,9 @@ async def online_ratio(
         unit=unit,
         domain=domain,
     )
+    check_known(unit, result.unit_known, domain, result.domain_known)
     rows: list[RatioRow] = []
-    for c in sorted(counts, key=lambda c: (c.period or "", c.group_code or "")):
+    for c in sorted(result.rows, key=lambda c: (c.period or "", c.group_code or "")):
         if c.total == 0:
             continue
         numbers = {
