@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.catalog.seed import COMMUNES, DOMAINS
+from app.dossiers.repository import STATE_COLUMNS
 
 VN = dt.timezone(dt.timedelta(hours=7))
 FIRST_DAY = dt.datetime(2017, 1, 1, 7, 30, tzinfo=VN)  # 07:30 local, the office opens
@@ -156,25 +157,7 @@ def make_event(rng: random.Random, prefix: str, n: int) -> dict[str, Any]:
 
 
 # The columns a bulk writer may set: never the generated local dates, never summary tables.
-BASE_COLUMNS = (
-    "code",
-    "procedure_code",
-    "procedure_name",
-    "domain_code",
-    "domain_name",
-    "unit_code",
-    "channel",
-    "service_level",
-    "status",
-    "submitted_at",
-    "received_at",
-    "due_at",
-    "finished_at",
-    "returned_at",
-    "occurred_at",
-    "last_event_id",
-    "event_count",
-)
+BASE_COLUMNS = ("code", *STATE_COLUMNS, "event_count")
 
 
 def _h(tag: str) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel
 
 from app.db import SessionDep
 from app.keys.dependencies import ReadKey
@@ -135,13 +137,14 @@ async def online_ratio(
         unit=unit,
         domain=domain,
     )
-    if format == "csv":
-        body, media_type = service.online_ratio_csv(report), CSV_MEDIA_TYPE
-    elif format == "xlsx":
-        body, media_type = await service.online_ratio_xlsx(session, report), XLSX_MEDIA_TYPE
-    else:
-        body, media_type = report.model_dump_json(by_alias=True).encode(), "application/json"
-    return conditional_response(request, body, media_type, _filename("online-ratio", format))
+    return await _render(
+        request,
+        report,
+        format,
+        "online-ratio",
+        csv=lambda: service.online_ratio_csv(report),
+        xlsx=lambda: service.online_ratio_xlsx(session, report),
+    )
 
 
 @router.get(
@@ -169,13 +172,14 @@ async def report_06(
     report = await service.report06(
         session, date_from=date_from, date_to=date_to, group_by=group_by, unit=unit, domain=domain
     )
-    if format == "csv":
-        body, media_type = service.report06_csv(report), CSV_MEDIA_TYPE
-    elif format == "xlsx":
-        body, media_type = await service.report06_xlsx(session, report), XLSX_MEDIA_TYPE
-    else:
-        body, media_type = report.model_dump_json(by_alias=True).encode(), "application/json"
-    return conditional_response(request, body, media_type, _filename("bieu-so-06", format))
+    return await _render(
+        request,
+        report,
+        format,
+        "bieu-so-06",
+        csv=lambda: service.report06_csv(report),
+        xlsx=lambda: service.report06_xlsx(session, report),
+    )
 
 
 @router.get(
@@ -198,12 +202,24 @@ async def procedure_coverage(
     format: TableFormat = "json",
 ) -> Response:
     report = await service.procedure_coverage(session, unit_level=unit_level, domain=domain)
+    return await _render(
+        request, report, format, "procedure-coverage", csv=lambda: service.coverage_csv(report)
+    )
+
+
+async def _render(
+    request: Request,
+    report: BaseModel,
+    format: str,
+    stem: str,
+    *,
+    csv: Callable[[], bytes],
+    xlsx: Callable[[], Awaitable[bytes]] | None = None,
+) -> Response:
+    """The report in the asked format, with its ETag (304 when the client has these bytes)."""
     if format == "csv":
-        body, media_type = service.coverage_csv(report), CSV_MEDIA_TYPE
-    else:
-        body, media_type = report.model_dump_json(by_alias=True).encode(), "application/json"
-    return conditional_response(request, body, media_type, _filename("procedure-coverage", format))
-
-
-def _filename(stem: str, format: str) -> str | None:
-    return None if format == "json" else f"{stem}.{format}"
+        return conditional_response(request, csv(), CSV_MEDIA_TYPE, f"{stem}.csv")
+    if format == "xlsx" and xlsx is not None:
+        return conditional_response(request, await xlsx(), XLSX_MEDIA_TYPE, f"{stem}.xlsx")
+    body = report.model_dump_json(by_alias=True).encode()
+    return conditional_response(request, body, "application/json")
