@@ -43,7 +43,8 @@ _INSERT_EVENTS = text(
 )
 
 _CURRENT_STATES = text(
-    "SELECT code, occurred_at, domain_code, unit_code, received_on, finished_on FROM dossiers"
+    "SELECT code, occurred_at, domain_code, unit_code, received_on, finished_on, due_on"
+    " FROM dossiers"
     " WHERE code = ANY(CAST(:codes AS varchar[]))"
 )
 
@@ -122,6 +123,7 @@ class StoredState:
     unit_code: str
     received_on: dt.date | None
     finished_on: dt.date | None
+    due_on: dt.date | None
 
 
 def lock_key(name: str) -> int:
@@ -142,7 +144,8 @@ async def lock_dossiers(session: AsyncSession, codes: Iterable[str]) -> None:
 
 
 async def lock_summaries(session: AsyncSession, buckets: Iterable[str]) -> None:
-    """Serialise writers of the same summary rows (by month, domain, unit) until commit.
+    """Serialise writers of the same summary rows (one key per month, domain and unit, covering
+    every summary table's rows of that month) until commit.
 
     The triggers update summary rows in more than one statement round; holding these locks,
     taken in one sorted pass after the dossier locks, keeps concurrent batches deadlock-free."""
@@ -187,7 +190,12 @@ async def current_states(session: AsyncSession, codes: Sequence[str]) -> dict[st
     rows = await session.execute(_CURRENT_STATES, {"codes": list(codes)})
     return {
         row.code: StoredState(
-            row.occurred_at, row.domain_code, row.unit_code, row.received_on, row.finished_on
+            row.occurred_at,
+            row.domain_code,
+            row.unit_code,
+            row.received_on,
+            row.finished_on,
+            row.due_on,
         )
         for row in rows
     }

@@ -266,21 +266,30 @@ async def _apply(
 def _summary_buckets(
     winners: dict[str, _Candidate], stored: dict[str, repository.StoredState]
 ) -> set[str]:
-    """The summary rows (kind, month, domain, unit) that replacing these states can touch."""
+    """The (month, domain, unit) summary buckets that replacing these states can touch.
+
+    A state adds to or takes from summary rows in the months of its receipt, its finish and the
+    start of its overdue interval (the day after its due day); one lock key per month covers the
+    rows of every summary table in it."""
     buckets: set[str] = set()
 
-    def add(kind: str, day: dt.date | None, domain: str, unit: str) -> None:
-        if day is not None:
-            buckets.add(f"{kind}|{day:%Y-%m}|{domain}|{unit}")
+    def add(domain: str, unit: str, *days: dt.date | None) -> None:
+        buckets.update(f"{day:%Y-%m}|{domain}|{unit}" for day in days if day is not None)
+
+    def after(day: dt.date | None) -> dt.date | None:
+        return None if day is None else day + dt.timedelta(days=1)
 
     for code, c in winners.items():
         d = c.event.dossier
-        add("received", local_date(d.received_at), d.domain_code, d.unit_code)
-        add("finished", local_date(d.finished_at), d.domain_code, d.unit_code)
+        received, finished, due = (
+            local_date(d.received_at),
+            local_date(d.finished_at),
+            local_date(d.due_at),
+        )
+        add(d.domain_code, d.unit_code, received, finished, after(due))
         old = stored.get(code)
         if old is not None:
-            add("received", old.received_on, old.domain_code, old.unit_code)
-            add("finished", old.finished_on, old.domain_code, old.unit_code)
+            add(old.domain_code, old.unit_code, old.received_on, old.finished_on, after(old.due_on))
     return buckets
 
 

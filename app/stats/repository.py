@@ -13,12 +13,14 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Select,
     Subquery,
     Table,
     and_,
     func,
+    literal,
     select,
     text,
     union_all,
@@ -26,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import (
+    Domain,
     Procedure,
     Unit,
     stats_finished_daily,
@@ -49,18 +52,20 @@ class RatioCount:
     target: Decimal | None = None
 
 
-@dataclass(frozen=True)
 class Filters:
-    """The unit subtree and domain a report is limited to."""
+    """The unit subtree and domain a report is limited to; the subtree SELECT is built once, so
+    every part of one statement shares a single recursive CTE."""
 
-    unit: str | None
-    domain: str | None
+    def __init__(self, unit: str | None, domain: str | None) -> None:
+        self.unit = unit
+        self.domain = domain
+        self.subtree = unit_subtree_select(unit) if unit is not None else None
 
-    def apply(self, stmt: Select[Any], domain_col: Any, unit_col: Any, subtree: Any) -> Select[Any]:
-        if self.unit is not None:
-            stmt = stmt.where(unit_col.in_(subtree))
+    def apply(self, stmt: Select[Any], table: Table) -> Select[Any]:
+        if self.subtree is not None:
+            stmt = stmt.where(table.c.unit_code.in_(self.subtree))
         if self.domain is not None:
-            stmt = stmt.where(domain_col == self.domain)
+            stmt = stmt.where(table.c.domain_code == self.domain)
         return stmt
 
 
@@ -105,7 +110,6 @@ def _summary_rows(
     filters: Filters,
 ) -> Subquery:
     """Summary rows covering [from, to] exactly: `day` (a day or a month start), group, counters."""
-    subtree = unit_subtree_select(filters.unit) if filters.unit is not None else None
     months, day_ranges = split_range(date_from, date_to)
     parts: list[Select[Any]] = []
 
@@ -116,7 +120,7 @@ def _summary_rows(
             table.c.unit_code,
             *(table.c[c] for c in counters),
         ).where(condition)
-        return filters.apply(stmt, table.c.domain_code, table.c.unit_code, subtree)
+        return filters.apply(stmt, table)
 
     if months is not None:
         parts.append(
@@ -259,14 +263,16 @@ async def report06_counts(
     unit: str | None,
     domain: str | None,
 ) -> list[dict[str, Any]]:
-    """Report 06's counted columns per group (`group_code`); groups with no row are absent."""
+    """Report 06's counted columns per group (`group_code`, `group_name`), in one statement, so
+    every column comes from the same snapshot; groups with no summary row are absent."""
     filters = Filters(unit, domain)
-    groups: dict[str, dict[str, int]] = {}
+    zero = literal(0, BigInteger)
 
-    def merge(result: Any) -> None:
-        for row in result.mappings():
-            counts = groups.setdefault(row["group_code"], dict.fromkeys(REPORT06_COLUMNS, 0))
-            counts.update({k: int(v) for k, v in row.items() if k != "group_code"})
+    def columns(**given: Any) -> list[Any]:
+        return [given.get(name, zero).label(name) for name in REPORT06_COLUMNS]
+
+    def group(rows: Subquery) -> Any:
+        return (rows.c.domain_code if group_by == "domain" else rows.c.unit_code).label("code")
 
     received = _summary_rows(
         stats_received_daily,
@@ -276,16 +282,6 @@ async def report06_counts(
         date_to,
         filters,
     )
-    group = received.c.domain_code if group_by == "domain" else received.c.unit_code
-    merge(
-        await session.execute(
-            select(
-                group.label("group_code"),
-                func.sum(received.c.online).label("received_online"),
-                func.sum(received.c.total - received.c.online).label("received_offline"),
-            ).group_by(group)
-        )
-    )
     finished = _summary_rows(
         stats_finished_daily,
         stats_finished_monthly,
@@ -294,64 +290,86 @@ async def report06_counts(
         date_to,
         filters,
     )
-    group = finished.c.domain_code if group_by == "domain" else finished.c.unit_code
-    merge(
-        await session.execute(
-            select(
-                group.label("group_code"),
-                func.sum(finished.c.early).label("finished_early"),
-                func.sum(finished.c.on_time).label("finished_on_time"),
-                func.sum(finished.c.late).label("finished_late"),
-            ).group_by(group)
-        )
-    )
     # Carried over = still open at the end of the day before `from`; pending = open at `to`.
-    for row in await session.execute(
-        _open_at_end_of(date_from - dt.timedelta(days=1), group_by, filters)
-    ):
-        counts = groups.setdefault(row.group_code, dict.fromkeys(REPORT06_COLUMNS, 0))
-        counts["carried_over"] = int(row.open)
-    for row in await session.execute(_open_at_end_of(date_to, group_by, filters)):
-        counts = groups.setdefault(row.group_code, dict.fromkeys(REPORT06_COLUMNS, 0))
-        counts["pending_overdue"] = int(row.overdue)
-        counts["pending_on_time"] = int(row.open) - int(row.overdue)
-    return [{"group_code": code, **counts} for code, counts in groups.items()]
+    carried = _interval_ends_until(date_from - dt.timedelta(days=1), filters)
+    pending = _interval_ends_until(date_to, filters)
+    parts = union_all(
+        select(
+            group(received),
+            *columns(
+                received_online=received.c.online,
+                received_offline=received.c.total - received.c.online,
+            ),
+        ),
+        select(
+            group(finished),
+            *columns(
+                finished_early=finished.c.early,
+                finished_on_time=finished.c.on_time,
+                finished_late=finished.c.late,
+            ),
+        ),
+        select(group(carried), *columns(carried_over=carried.c.open)),
+        select(
+            group(pending),
+            *columns(
+                pending_overdue=pending.c.overdue,
+                pending_on_time=pending.c.open - pending.c.overdue,
+            ),
+        ),
+    ).subquery("parts")
+    catalog_table = Domain.__table__ if group_by == "domain" else Unit.__table__
+    stmt = (
+        select(
+            parts.c.code.label("group_code"),
+            func.max(catalog_table.c.name).label("group_name"),
+            *(func.sum(parts.c[name]).label(name) for name in REPORT06_COLUMNS),
+        )
+        .outerjoin(catalog_table, catalog_table.c.code == parts.c.code)
+        .group_by(parts.c.code)
+    )
+    return [
+        {
+            "group_code": row.group_code,
+            "group_name": row.group_name,
+            **{name: int(row[name]) for name in REPORT06_COLUMNS},
+        }
+        for row in (await session.execute(stmt)).mappings()
+    ]
 
 
-def _open_at_end_of(day: dt.date, group_by: str, filters: Filters) -> Select[Any]:
-    """Handled dossiers open, and open and overdue, at the end of `day`, per group: the sum of
-    their interval ends up to that day (whole months from the monthly table, then days)."""
-    subtree = unit_subtree_select(filters.unit) if filters.unit is not None else None
+def _interval_ends_until(day: dt.date, filters: Filters) -> Subquery:
+    """The open-interval ends of handled dossiers up to the end of `day` (whole months from the
+    monthly table, then days): summed per group, the dossiers open, and open and overdue, then."""
     month_start = day.replace(day=1)
 
     def part(table: Table, condition: ColumnElement[bool]) -> Select[Any]:
-        stmt = select(table.c.domain_code, table.c.unit_code, table.c.open, table.c.overdue).where(
-            condition
-        )
-        return filters.apply(stmt, table.c.domain_code, table.c.unit_code, subtree)
+        stmt = select(table.c.domain_code, table.c.unit_code, table.c.open, table.c.overdue)
+        return filters.apply(stmt.where(condition), table)
 
-    ends = union_all(
+    return union_all(
         part(stats_open_monthly, stats_open_monthly.c.month < month_start),
         part(stats_open_daily, stats_open_daily.c.day.between(month_start, day)),
-    ).subquery("ends")
-    group = ends.c.domain_code if group_by == "domain" else ends.c.unit_code
-    return select(
-        group.label("group_code"),
-        func.sum(ends.c.open).label("open"),
-        func.sum(ends.c.overdue).label("overdue"),
-    ).group_by(group)
+    ).subquery()
 
 
 async def coverage_counts(
     session: AsyncSession, *, unit_level: str | None, domain: str | None
 ) -> list[dict[str, Any]]:
-    """Procedures, of which online-capable (level 3, 4) and fully online (4), per domain."""
-    stmt = select(
-        Procedure.domain_code.label("domain_code"),
-        func.count().label("procedures"),
-        func.count().filter(Procedure.service_level.in_((3, 4))).label("online_capable"),
-        func.count().filter(Procedure.service_level == 4).label("full_online"),
-    ).group_by(Procedure.domain_code)
+    """Procedures, of which online-capable (level 3, 4) and fully online (4), per domain, with
+    the domain's name and coverage target."""
+    stmt = (
+        select(
+            Procedure.domain_code.label("domain_code"),
+            func.max(Domain.name).label("domain_name"),
+            func.max(Domain.coverage_target).label("coverage_target"),
+            func.count().label("procedures"),
+            func.count().filter(Procedure.service_level.in_((3, 4))).label("online_capable"),
+            func.count().filter(Procedure.service_level == 4).label("full_online"),
+        )
+        .outerjoin(Domain, Domain.code == Procedure.domain_code)
+        .group_by(Procedure.domain_code)
+    )
     if unit_level is not None:
         stmt = stmt.where(Procedure.unit_levels.contains([unit_level]))
     if domain is not None:

@@ -71,15 +71,6 @@ async def check_filters(
     check_known(unit, unit_known, domain, domain_known)
 
 
-async def _names(session: AsyncSession, group_by: str) -> dict[str, Any]:
-    """Catalog rows by code for the grouping (domains or units)."""
-    if group_by == "domain":
-        return {d.code: d for d in await catalog.list_domains(session)}
-    if group_by == "unit":
-        return {u.code: u for u in await catalog.list_units(session)}
-    return {}
-
-
 # --- online-filing ratio ---------------------------------------------------------------
 
 
@@ -251,14 +242,12 @@ async def report06(
     counts = await repository.report06_counts(
         session, date_from=date_from, date_to=date_to, group_by=group_by, unit=unit, domain=domain
     )
-    names = await _names(session, group_by)
     rows: list[Report06Row] = []
     for c in sorted(counts, key=lambda c: c["group_code"]):
         values = _with_totals({k: c[k] for k in REPORT06_COLUMNS})
         if not any(values.values()):
             continue
-        entry = names.get(c["group_code"])
-        name = entry.name if entry is not None else None
+        name = c["group_name"]
         if group_by == "domain":
             rows.append(Report06Row(**values, domain_code=c["group_code"], domain_name=name))
         else:
@@ -358,21 +347,17 @@ async def procedure_coverage(
     session: AsyncSession, *, unit_level: str | None, domain: str | None
 ) -> CoverageReport:
     """Share of procedures offered online (level 3 or 4), per domain and overall."""
-    if domain is not None and await catalog.get_domain(session, domain) is None:
-        raise validation_failed(
-            ["query", "domain"], f"domain {domain!r} is not in the catalog", "unknown_domain"
-        )
+    _, domain_known = await repository.filters_known(session, None, domain)
+    check_known(None, True, domain, domain_known)
     counts = await repository.coverage_counts(session, unit_level=unit_level, domain=domain)
-    domains = await _names(session, "domain")
     default_target = get_settings().coverage_target
     rows = []
     for c in sorted(counts, key=lambda c: c["domain_code"]):
-        entry = domains.get(c["domain_code"])
-        target = entry.coverage_target if entry is not None else default_target
+        target = c["coverage_target"] if c["coverage_target"] is not None else default_target
         rows.append(
             CoverageRow(
                 domain_code=c["domain_code"],
-                domain_name=entry.name if entry is not None else None,
+                domain_name=c["domain_name"],
                 **_coverage_numbers(c["procedures"], c["online_capable"], c["full_online"], target),
             )
         )
