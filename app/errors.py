@@ -257,6 +257,4 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if _is_database_down(exc):
-            return service_unavailable()
         return _internal_error(request)

@@ -30,9 +30,9 @@ class RateLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        authorization = dict(scope["headers"]).get(b"authorization")
-        if authorization:
-            wait = self._take(hashlib.sha256(authorization).digest()[:16])
+        credential = _bearer_credential(dict(scope["headers"]).get(b"authorization"))
+        if credential:
+            wait = self._take(hashlib.sha256(credential).digest()[:16])
             if wait > 0:
                 await send_problem(
                     send,
@@ -62,3 +62,14 @@ class RateLimitMiddleware:
         """Drop buckets that have refilled: they carry no state worth keeping."""
         refill = self.capacity / self.rate
         self.buckets = {k: v for k, v in self.buckets.items() if now - v[1] < refill}
+
+
+def _bearer_credential(authorization: bytes | None) -> bytes | None:
+    """The key as authentication reads it (`bearer`, any case, surrounding blanks stripped), so
+    spellings of one key share one bucket; other schemes are not keys and are not limited."""
+    if not authorization:
+        return None
+    scheme, _, credential = authorization.strip().partition(b" ")
+    if scheme.lower() != b"bearer":
+        return None
+    return credential.strip() or None

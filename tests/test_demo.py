@@ -40,3 +40,20 @@ async def test_demo_loads_a_year_for_my_duc_and_a_rerun_adds_nothing(
     code, _, err = await run_cli(database_url, "demo", "--dossiers", "120", "--year", "2017")
     assert code == 0
     assert "applied 0" in err and "rejected 0" in err
+
+
+async def test_demo_of_another_year_adds_to_the_first(
+    api: httpx.AsyncClient, database_url: str
+) -> None:
+    for year in ("2017", "2018"):
+        code, _, err = await run_cli(database_url, "demo", "--dossiers", "40", "--year", year)
+        assert code == 0, err
+        assert "rejected 0" in err
+    for year in ("2017", "2018"):
+        report = (
+            await api.get(
+                "/v1/stats/online-ratio",
+                params={"from": f"{year}-01-01", "to": f"{year}-12-31", "basis": "all"},
+            )
+        ).json()
+        assert report["overall"]["total"] > 20, year

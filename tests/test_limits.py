@@ -48,6 +48,19 @@ async def test_rate_limit_answers_429_with_retry_after_per_key(
         assert (await c.get("/healthz")).status_code == 200
 
 
+async def test_rate_limit_counts_every_spelling_of_a_key_in_one_bucket(
+    settings: Settings, make_key: MakeKey
+) -> None:
+    key = await make_key("read")
+    spellings = [f"Bearer {key}", f"bearer {key}", f"BEARER  {key} "]
+    async with client_for(settings, rate_limit_per_minute=3) as c:
+        for spelling in spellings:
+            response = await c.get("/v1/domains", headers={"Authorization": spelling})
+            assert response.status_code == 200
+        again = await c.get("/v1/domains", headers={"Authorization": f"bEaReR {key}"})
+        assert_problem(again, 429)
+
+
 async def test_rate_limit_is_off_by_default(api: httpx.AsyncClient) -> None:
     for _ in range(30):
         assert (await api.get("/v1/domains")).status_code == 200

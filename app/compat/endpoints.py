@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 
+from app.bodies import invalid, read_batch
 from app.compat import service
 from app.compat.schemas import SERVICE_NAME, SyncBody, SyncResult
-from app.config import get_settings
 from app.db import SessionDep
-from app.errors import AppError, PayloadTooLarge, ValidationFailed, field_error
+from app.errors import AppError
 from app.keys.dependencies import IngestKey
 from app.metrics import metrics_of
 from app.responses import AUTH_ERRORS, TOO_LARGE, hand_read_body
@@ -53,47 +52,24 @@ Scope `ingest`.
 """
 
 
-def _unusable(error_code: int, message: str, loc: list[str | int], code: str) -> AppError:
-    return ValidationFailed(
-        message,
-        errors=[field_error(loc, message, code)],
-        extensions={"error_code": error_code, "message": message},
-    )
+# The national error code of each whole-body problem.
+_NATIONAL_CODES = {"json_invalid": BODY_NOT_JSON, "too_long": TOO_MANY_RECORDS}
 
 
-async def _read_records(request: Request) -> list[Any]:
-    """The `data` array of a sync body, checked as a whole (records are checked one by one)."""
-    try:
-        body = orjson.loads(await request.body())
-    except orjson.JSONDecodeError as exc:
-        raise _unusable(
-            BODY_NOT_JSON, f"body is not valid JSON: {exc}", ["body"], "json_invalid"
-        ) from None
-    if not isinstance(body, dict):
-        raise _unusable(BODY_NOT_SYNC, "body must be an object", ["body"], "object_type")
+def _unusable(message: str, loc: list[str | int], code: str) -> AppError:
+    """The shared body checks' error, with the national `error_code` and `message` members."""
+    error = invalid(message, loc, code)
+    error.extensions = {"error_code": _NATIONAL_CODES.get(code, BODY_NOT_SYNC), "message": message}
+    return error
+
+
+def _sync_service(body: dict[str, Any]) -> None:
     service_name = body.get("service", SERVICE_NAME)
     if service_name != SERVICE_NAME:
-        raise _unusable(
-            SERVICE_UNSUPPORTED,
-            f"service must be {SERVICE_NAME!r}",
-            ["body", "service"],
-            "service_unsupported",
-        )
-    records = body.get("data")
-    if not isinstance(records, list):
-        code = "missing" if records is None else "list_type"
-        raise _unusable(BODY_NOT_SYNC, "data must be a list of records", ["body", "data"], code)
-    if not records:
-        raise _unusable(BODY_NOT_SYNC, "data is empty", ["body", "data"], "too_short")
-    limit = get_settings().max_events_per_request
-    if len(records) > limit:
-        message = f"at most {limit} records per request; got {len(records)}"
-        raise PayloadTooLarge(
-            message,
-            errors=[field_error(["body", "data"], message, "too_long")],
-            extensions={"error_code": TOO_MANY_RECORDS, "message": message},
-        )
-    return records
+        message = f"service must be {SERVICE_NAME!r}"
+        error = invalid(message, ["body", "service"], "service_unsupported")
+        error.extensions = {"error_code": SERVICE_UNSUPPORTED, "message": message}
+        raise error
 
 
 @router.post(
@@ -105,7 +81,7 @@ async def _read_records(request: Request) -> list[Any]:
     openapi_extra=hand_read_body(SyncBody),
 )
 async def post_dvcqg(request: Request, session: SessionDep, key: IngestKey) -> SyncResult:
-    records = await _read_records(request)
+    records = await read_batch(request, "data", fail=_unusable, check_object=_sync_service)
     result = await service.sync_records(session, key, records)
     metrics_of(request).count_events(
         "dvcqg",

@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from app.localtime import REPORT_TIMEZONE
 from app.validation import Code, Name
-from app.vocabulary import Channel, ServiceLevel, Status
+from app.vocabulary import CHANNELS, STATUSES, Channel, ServiceLevel, Status
 
 SERVICE_NAME = "DongBoHoSoMC"
 
-CHANNEL_BY_CODE: dict[int, str] = {1: "in_person", 2: "online", 3: "postal"}
-STATUS_BY_CODE: dict[int, str] = {
-    1: "submitted",
-    2: "received",
-    3: "refused",
-    4: "processing",
-    5: "supplement_requested",
-    6: "fees_due",
-    7: "withdrawn",
-    8: "stopped",
-    9: "finished",
-    10: "returned",
-}
+# KenhThucHien 1…3 and TrangThaiHoSo 1…10 number the vocabularies in their order.
+CHANNEL_BY_CODE: dict[int, str] = dict(enumerate(CHANNELS, start=1))
+STATUS_BY_CODE: dict[int, str] = dict(enumerate(STATUSES, start=1))
 NATIONAL_DATE_FORMAT = "%Y%m%d%H%M%S"
 
 
@@ -77,7 +67,7 @@ def _code_table(table: dict[int, str], name: str) -> Any:
 
 def _level(value: Any) -> Any:
     number = _whole_number(value)
-    if number is not None and number not in (2, 3, 4):
+    if number is not None and number not in get_args(ServiceLevel):
         raise PydanticCustomError("service_level_unknown", "MucDo must be 2, 3 or 4")
     return number
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.resources import files
 
 from fastapi import APIRouter
@@ -19,5 +20,10 @@ router = APIRouter(tags=["dashboard"])
     response_class=HTMLResponse,
 )
 async def dashboard() -> HTMLResponse:
-    page = files("app.dashboard").joinpath("dashboard.html").read_text(encoding="utf-8")
-    return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
+    return HTMLResponse(_page(), headers={"Cache-Control": "no-cache"})
+
+
+@cache
+def _page() -> str:
+    """The page, read from the package once per process."""
+    return files("app.dashboard").joinpath("dashboard.html").read_text(encoding="utf-8")

@@ -206,7 +206,7 @@ def _history(
         step += 1
         state.update(status=status, **changes)
         return {
-            "event_id": f"demo-{seq:06d}-{step}",
+            "event_id": f"demo-{code}-{step}",  # the code carries the year and the day
             "occurred_at": at.isoformat(),
             "dossier": {
                 k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in state.items()

@@ -39,12 +39,11 @@ async def load_demo(
         communes = await repository.child_units(session, DISTRICT)
         if not communes:
             raise NotFound(f"unit {DISTRICT} (Mỹ Đức) has no communes: run `dossier-stats seed`")
-        await tool_principal(session, DEMO_SOURCE)
+        key = await tool_principal(session, DEMO_SOURCE)
     total = IngestResult(applied=0, stale=0, duplicates=0, rejected=[])
     events = generator.generate(year, dossiers, communes, district=DISTRICT, seed=seed)
     for batch in batched(events, batch_size):
         async with sessionmaker() as session, session.begin():
-            key = await tool_principal(session, DEMO_SOURCE)
             result = await ingest.ingest_events(session, key, batch)
         total.applied += result.applied
         total.stale += result.stale

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Path, Request
 
-from app.config import get_settings
+from app.bodies import read_batch
 from app.db import SessionDep
 from app.dossiers import service
 from app.dossiers.schemas import DossierOut, EventBatchIn, IngestResult
-from app.errors import PayloadTooLarge, ValidationFailed, field_error
+from app.errors import ValidationFailed, field_error
 from app.keys.dependencies import IngestKey, ReadKey
-from app.limits import json_depth_exceeds
 from app.metrics import metrics_of
 from app.responses import AUTH_ERRORS, NOT_FOUND, TOO_LARGE, hand_read_body
 
@@ -35,57 +33,13 @@ Limits: 1–5,000 events, 10 MiB per body (413 beyond). Scope `ingest`.
 """
 
 
-async def _read_events(request: Request) -> list[Any]:
-    """The `events` array of the body, checked as a whole (items are checked one by one later)."""
-    try:
-        body = orjson.loads(await request.body())
-    except orjson.JSONDecodeError as exc:
-        raise ValidationFailed(
-            "body is not valid JSON",
-            errors=[field_error(["body"], f"invalid JSON: {exc}", "json_invalid")],
-        ) from None
-    settings = get_settings()
-    if json_depth_exceeds(body, settings.max_json_depth):
-        raise ValidationFailed(
-            "body nests too deeply",
-            errors=[
-                field_error(
-                    ["body"],
-                    f"arrays and objects nest at most {settings.max_json_depth} levels deep",
-                    "json_too_deep",
-                )
-            ],
-        )
-    if not isinstance(body, dict):
-        raise ValidationFailed(
-            "body must be an object",
-            errors=[field_error(["body"], "expected an object with 'events'", "object_type")],
-        )
+def _no_other_fields(body: dict[str, Any]) -> None:
     extra = sorted(set(body) - {"events"})
     if extra:
         raise ValidationFailed(
             f"unknown field {extra[0]!r}",
             errors=[field_error(["body", k], "unknown field", "extra_forbidden") for k in extra],
         )
-    events = body.get("events")
-    if not isinstance(events, list):
-        code = "missing" if events is None else "list_type"
-        raise ValidationFailed(
-            "events must be a list",
-            errors=[field_error(["body", "events"], "expected a list of events", code)],
-        )
-    limit = settings.max_events_per_request
-    if not events:
-        raise ValidationFailed(
-            "events is empty",
-            errors=[field_error(["body", "events"], "send at least one event", "too_short")],
-        )
-    if len(events) > limit:
-        raise PayloadTooLarge(
-            f"at most {limit} events per request; got {len(events)}",
-            errors=[field_error(["body", "events"], f"at most {limit} events", "too_long")],
-        )
-    return events
 
 
 @router.post(
@@ -98,7 +52,7 @@ async def _read_events(request: Request) -> list[Any]:
     openapi_extra=hand_read_body(EventBatchIn),
 )
 async def post_events(request: Request, session: SessionDep, key: IngestKey) -> IngestResult:
-    events = await _read_events(request)
+    events = await read_batch(request, "events", check_object=_no_other_fields)
     result = await service.ingest_events(session, key, events)
     metrics_of(request).count_events(
         "events",

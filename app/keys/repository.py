@@ -22,6 +22,15 @@ async def find_active_by_hash(session: AsyncSession, key_hash: bytes) -> Row[Any
     return (await session.execute(_ACTIVE_BY_HASH, {"key_hash": key_hash})).one_or_none()
 
 
+async def find_active_by_name(session: AsyncSession, name: str, source: str) -> ApiKey | None:
+    """The unrevoked key with this name and source, if any."""
+    return await session.scalar(
+        select(ApiKey)
+        .where(ApiKey.name == name, ApiKey.source == source, ApiKey.revoked_at.is_(None))
+        .limit(1)
+    )
+
+
 async def add(session: AsyncSession, key: ApiKey) -> ApiKey:
     """Store a new key."""
     session.add(key)

@@ -91,8 +91,10 @@ async def tool_principal(session: AsyncSession, source: str) -> Principal:
     the event log needs a key for every event, and reruns must keep the same source.
     """
     name = f"cli:{source}"
-    for key in await repository.list_all(session):
-        if key.name == name and key.source == source and key.revoked_at is None:
-            return Principal(key.id, key.name, key.source, frozenset(key.scopes), key.unit_code)
+    found = await repository.find_active_by_name(session, name, source)
+    if found is not None:
+        return Principal(
+            found.id, found.name, found.source, frozenset(found.scopes), found.unit_code
+        )
     key, _ = await create_key(session, name=name, scopes=["ingest"], source=source)
     return Principal(key.id, key.name, key.source, frozenset(key.scopes), key.unit_code)

@@ -1,0 +1,58 @@
+"""Reading a batch body whose items are validated one by one later: the checks of the body as
+a whole (valid JSON, bounded nesting, an object holding a non-empty list under the limit),
+shared by the native and the national ingest endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from fastapi import Request
+
+from app.config import get_settings
+from app.errors import AppError, PayloadTooLarge, ValidationFailed, field_error
+from app.limits import json_depth_exceeds
+
+# (message, loc, code) -> the error to raise; callers add their own members (e.g. national codes).
+Fail = Callable[[str, list[str | int], str], AppError]
+
+
+def invalid(message: str, loc: list[str | int], code: str) -> AppError:
+    """The default: 422, or 413 for too many items."""
+    error_class = PayloadTooLarge if code == "too_long" else ValidationFailed
+    return error_class(message, errors=[field_error(loc, message, code)])
+
+
+async def read_batch(
+    request: Request,
+    field: str,
+    *,
+    fail: Fail = invalid,
+    check_object: Callable[[dict[str, Any]], None] | None = None,
+) -> list[Any]:
+    """The list under `field` of a JSON object body, checked as a whole."""
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise fail(f"body is not valid JSON: {exc}", ["body"], "json_invalid") from None
+    settings = get_settings()
+    if json_depth_exceeds(body, settings.max_json_depth):
+        message = f"arrays and objects nest at most {settings.max_json_depth} levels deep"
+        raise fail(message, ["body"], "json_too_deep")
+    if not isinstance(body, dict):
+        raise fail(f"body must be an object with '{field}'", ["body"], "object_type")
+    if check_object is not None:
+        check_object(body)
+    items = body.get(field)
+    if not isinstance(items, list):
+        code = "missing" if items is None else "list_type"
+        raise fail(f"{field} must be a list", ["body", field], code)
+    if not items:
+        raise fail(f"{field} is empty", ["body", field], "too_short")
+    limit = settings.max_events_per_request
+    if len(items) > limit:
+        raise fail(
+            f"at most {limit} items per request; got {len(items)}", ["body", field], "too_long"
+        )
+    return items
