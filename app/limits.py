@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PROBLEM_BASE, PROBLEM_JSON
+from app.errors import RETRY_AFTER_SECONDS, problem
 
 
 class BodyTooLarge(Exception):
@@ -70,24 +69,12 @@ async def send_problem(
     slug: str,
     title: str,
     detail: str,
-    headers: list[tuple[bytes, bytes]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> None:
     """Answer a problem+json from a middleware, below the app's error handlers."""
-    body = orjson.dumps(
-        {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
-    )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-                *(headers or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    response = problem(status, title, detail, slug=slug, headers=headers)
+    await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body})
 
 
 class RequestTargetMiddleware:
@@ -154,7 +141,7 @@ class RequestTimeoutMiddleware:
                 "Request timed out",
                 f"the request took longer than {self.seconds:g} s and was abandoned; "
                 "nothing was stored, retry later",
-                headers=[(b"retry-after", b"5")],
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
 
 

@@ -40,7 +40,7 @@ class RateLimitMiddleware:
                     "too-many-requests",
                     "Too many requests",
                     f"this key is limited to {int(self.capacity)} requests per minute",
-                    headers=[(b"retry-after", str(math.ceil(wait)).encode())],
+                    headers={"Retry-After": str(math.ceil(wait))},
                 )
                 return
         await self.app(scope, receive, send)
