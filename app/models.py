@@ -166,6 +166,11 @@ class Dossier(Base):
     received_on: Mapped[dt.date | None] = mapped_column(Date, Computed(_local_date("received_at")))
     finished_on: Mapped[dt.date | None] = mapped_column(Date, Computed(_local_date("finished_at")))
     due_on: Mapped[dt.date | None] = mapped_column(Date, Computed(_local_date("due_at")))
+    # The handling clock (contract section 4, migration 0006): derived by ingest from every
+    # logged snapshot of the dossier, so they are plain columns, not computed ones.
+    ended_on: Mapped[dt.date | None] = mapped_column(Date)
+    paused_days: Mapped[int] = mapped_column(Integer, server_default=text("0"), nullable=False)
+    effective_due_on: Mapped[dt.date | None] = mapped_column(Date)
     occurred_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False)
     last_event_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     event_count: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -221,11 +226,11 @@ FINISHED_COUNTERS = ("early", "on_time", "late")
 # Counted dossiers (not submitted or refused) by local receipt date.
 stats_received_daily = _summary_table("stats_received_daily", "day", RECEIVED_COUNTERS)
 stats_received_monthly = _summary_table("stats_received_monthly", "month", RECEIVED_COUNTERS)
-# Finished or returned dossiers by local finish date, against their due date.
+# Ended dossiers by end date, against their effective due date (migration 0006).
 stats_finished_daily = _summary_table("stats_finished_daily", "day", FINISHED_COUNTERS)
 stats_finished_monthly = _summary_table("stats_finished_monthly", "month", FINISHED_COUNTERS)
-# Ends of handled dossiers' open intervals: +1 on the receipt day, -1 on the finish day (and the
-# same for the overdue part, from the day after the due day). Summed up to a day D they give the
+# Ends of counted dossiers' open intervals: +1 on the receipt day, -1 on the end day (and the
+# same for the overdue part, from the day after the effective due day). Summed up to a day D they give the
 # dossiers open, and open and overdue, at the end of D.
 OPEN_COUNTERS = ("open", "overdue")
 stats_open_daily = _summary_table("stats_open_daily", "day", OPEN_COUNTERS)

@@ -24,3 +24,7 @@ STATUSES: tuple[str, ...] = get_args(Status)
 UNIT_LEVELS: tuple[str, ...] = get_args(UnitLevel)
 # Dossiers in these states were never received and count in no figure.
 STATUSES_WITHOUT_RECEIPT = frozenset({"submitted", "refused"})
+# The handling clock (contract section 4): a dossier in an ending status has ended; while it is in
+# a waiting status the office waits for the applicant and the clock stops.
+ENDING_STATUSES = frozenset({"finished", "returned", "withdrawn", "stopped"})
+WAITING_STATUSES = frozenset({"supplement_requested", "fees_due"})

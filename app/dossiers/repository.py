@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.dossiers.clock import Clock, Snapshot
 from app.models import Dossier
 
 # unnest keeps the (sorted) array order, so every transaction takes its locks in one order.
@@ -35,17 +36,26 @@ _INSERT_EVENTS = text(
            CAST(e.payload AS jsonb)
     FROM unnest(CAST(:event_ids AS varchar[]), CAST(:dossier_codes AS varchar[]),
                 CAST(:occurred_ats AS timestamptz[]), CAST(:hashes AS bytea[]),
-                CAST(:payloads AS text[])) AS e(event_id, dossier_code, occurred_at, content_hash, payload)
-    ORDER BY e.event_id
+                CAST(:payloads AS text[]))
+         WITH ORDINALITY AS e(event_id, dossier_code, occurred_at, content_hash, payload, arrival)
+    -- Log ids follow arrival order (request order): the handling clock breaks ties by them.
+    ORDER BY e.arrival
     ON CONFLICT (source, event_id) DO NOTHING
     RETURNING event_id, id
     """
 )
 
 _CURRENT_STATES = text(
-    "SELECT code, occurred_at, domain_code, unit_code, received_on, finished_on, due_on"
+    "SELECT code, occurred_at, domain_code, unit_code, status, due_at, finished_at, returned_at,"
+    " received_on, ended_on, effective_due_on"
     " FROM dossiers"
     " WHERE code = ANY(CAST(:codes AS varchar[]))"
+)
+
+_LOGGED_SNAPSHOTS = text(
+    "SELECT dossier_code, occurred_at, payload -> 'dossier' ->> 'status' AS status"
+    " FROM dossier_events WHERE dossier_code = ANY(CAST(:codes AS varchar[]))"
+    " ORDER BY dossier_code, occurred_at, id"
 )
 
 STATE_COLUMNS = (
@@ -65,6 +75,9 @@ STATE_COLUMNS = (
     "occurred_at",
     "last_event_id",
 )
+# The handling clock, derived from the dossier's whole log (app.dossiers.clock).
+CLOCK_COLUMNS = ("ended_on", "paused_days", "effective_due_on")
+_WRITTEN_COLUMNS = STATE_COLUMNS + CLOCK_COLUMNS
 _STATE_TYPES = {
     "service_level": "smallint",
     "last_event_id": "bigint",
@@ -75,27 +88,34 @@ _STATE_TYPES = {
     "returned_at": "timestamptz",
     "occurred_at": "timestamptz",
     "procedure_name": "text",
+    "ended_on": "date",
+    "paused_days": "integer",
+    "effective_due_on": "date",
     "domain_name": "text",
 }
 
 _UPSERT_DOSSIERS = text(
     f"""
-    INSERT INTO dossiers (code, {", ".join(STATE_COLUMNS)}, event_count)
+    INSERT INTO dossiers (code, {", ".join(_WRITTEN_COLUMNS)}, event_count)
     SELECT * FROM unnest(CAST(:code AS varchar[]),
-        {", ".join(f"CAST(:{c} AS {_STATE_TYPES.get(c, 'varchar')}[])" for c in STATE_COLUMNS)},
+        {", ".join(f"CAST(:{c} AS {_STATE_TYPES.get(c, 'varchar')}[])" for c in _WRITTEN_COLUMNS)},
         CAST(:event_count AS integer[]))
     ORDER BY 1
     ON CONFLICT (code) DO UPDATE SET
-        {", ".join(f"{c} = excluded.{c}" for c in STATE_COLUMNS)},
+        {", ".join(f"{c} = excluded.{c}" for c in _WRITTEN_COLUMNS)},
         event_count = dossiers.event_count + excluded.event_count,
         updated_at = now()
     """  # noqa: S608 - built from the constant column list above, not from input
 )
 
-_ADD_EVENT_COUNTS = text(
+_ADD_EVENTS = text(
     """
-    UPDATE dossiers SET event_count = dossiers.event_count + c.added
-    FROM unnest(CAST(:codes AS varchar[]), CAST(:added AS integer[])) AS c(code, added)
+    UPDATE dossiers SET event_count = dossiers.event_count + c.added,
+                        ended_on = c.ended_on, paused_days = c.paused_days,
+                        effective_due_on = c.effective_due_on
+    FROM unnest(CAST(:codes AS varchar[]), CAST(:added AS integer[]), CAST(:ended AS date[]),
+                CAST(:paused AS integer[]), CAST(:effective AS date[]))
+         AS c(code, added, ended_on, paused_days, effective_due_on)
     WHERE dossiers.code = c.code
     """
 )
@@ -116,14 +136,19 @@ class NewEvent:
 
 @dataclass(frozen=True)
 class StoredState:
-    """What ingest needs of a dossier's stored state: its time and its summary buckets."""
+    """What ingest needs of a dossier's stored state: its time, its unit, the dates its clock
+    reads and its summary buckets."""
 
     occurred_at: dt.datetime
     domain_code: str
     unit_code: str
+    status: str
+    due_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    returned_at: dt.datetime | None
     received_on: dt.date | None
-    finished_on: dt.date | None
-    due_on: dt.date | None
+    ended_on: dt.date | None
+    effective_due_on: dt.date | None
 
 
 def lock_key(name: str) -> int:
@@ -193,12 +218,28 @@ async def current_states(session: AsyncSession, codes: Sequence[str]) -> dict[st
             row.occurred_at,
             row.domain_code,
             row.unit_code,
+            row.status,
+            row.due_at,
+            row.finished_at,
+            row.returned_at,
             row.received_on,
-            row.finished_on,
-            row.due_on,
+            row.ended_on,
+            row.effective_due_on,
         )
         for row in rows
     }
+
+
+async def logged_snapshots(
+    session: AsyncSession, codes: Sequence[str]
+) -> dict[str, list[Snapshot]]:
+    """Every logged snapshot of each dossier (stale ones included), ordered by `occurred_at`,
+    ties by arrival: what its handling clock is derived from."""
+    found: dict[str, list[Snapshot]] = {code: [] for code in codes}
+    if codes:
+        for row in await session.execute(_LOGGED_SNAPSHOTS, {"codes": list(codes)}):
+            found[row.dossier_code].append(Snapshot(row.occurred_at, row.status))
+    return found
 
 
 async def upsert_states(
@@ -208,18 +249,28 @@ async def upsert_states(
     if not states:
         return
     params: dict[str, list[Any]] = {"code": [s["code"] for s in states]}
-    for column in STATE_COLUMNS:
+    for column in _WRITTEN_COLUMNS:
         params[column] = [s[column] for s in states]
     params["event_count"] = [added_events[s["code"]] for s in states]
     await session.execute(_UPSERT_DOSSIERS, params)
 
 
-async def add_event_counts(session: AsyncSession, added_events: dict[str, int]) -> None:
-    """Count events logged for dossiers whose state did not change."""
+async def add_events(
+    session: AsyncSession, added_events: dict[str, int], clocks: dict[str, Clock]
+) -> None:
+    """Count events logged for dossiers whose state did not change, and store their clock
+    (a stale snapshot can move it)."""
     if added_events:
         codes = sorted(added_events)
         await session.execute(
-            _ADD_EVENT_COUNTS, {"codes": codes, "added": [added_events[c] for c in codes]}
+            _ADD_EVENTS,
+            {
+                "codes": codes,
+                "added": [added_events[c] for c in codes],
+                "ended": [clocks[c].ended_on for c in codes],
+                "paused": [clocks[c].paused_days for c in codes],
+                "effective": [clocks[c].effective_due_on for c in codes],
+            },
         )
 
 

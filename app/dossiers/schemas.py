@@ -146,6 +146,9 @@ class DossierOut(DossierFields):
                     "occurred_at": "2017-02-10T02:15:00Z",
                     "updated_at": "2017-02-10T02:15:03Z",
                     "events": 3,
+                    "ended_on": None,
+                    "paused_days": 0,
+                    "effective_due_on": "2017-02-14",
                 }
             ]
         }
@@ -154,3 +157,19 @@ class DossierOut(DossierFields):
     occurred_at: dt.datetime = Field(description="`occurred_at` of the snapshot in force.")
     updated_at: dt.datetime = Field(description="When the service last changed this dossier.")
     events: int = Field(description="How many events the log holds for this dossier.")
+    ended_on: dt.date | None = Field(
+        default=None,
+        description="The end date (local): set when the status is finished, returned, withdrawn or"
+        " stopped; the date of `finished_at`, else of `returned_at`, else of the first snapshot of"
+        " the final run of ending statuses.",
+    )
+    paused_days: int = Field(
+        default=0,
+        description="Days the clock stood still in waiting runs (supplement_requested, fees_due)"
+        " already followed by another snapshot, counted between local dates.",
+    )
+    effective_due_on: dt.date | None = Field(
+        default=None,
+        description="The local date of `due_at` plus `paused_days`; null without `due_at` or while"
+        " the dossier waits for the applicant.",
+    )

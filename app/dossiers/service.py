@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import repository as catalog
 from app.dossiers import repository
+from app.dossiers.clock import Clock, CurrentDates, handling_clock
 from app.dossiers.repository import NewEvent
 from app.dossiers.schemas import DossierOut, EventIn, IngestResult, RejectedEvent
 from app.errors import NotFound, field_error, pydantic_errors
@@ -46,7 +47,7 @@ def _canonical(event: EventIn) -> bytes:
     return orjson.dumps(content, option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z)
 
 
-def _state_row(event: EventIn, log_id: int) -> dict[str, Any]:
+def _state_row(event: EventIn, log_id: int, clock: Clock) -> dict[str, Any]:
     d = event.dossier
     return {
         "code": d.code,
@@ -65,6 +66,9 @@ def _state_row(event: EventIn, log_id: int) -> dict[str, Any]:
         "returned_at": d.returned_at,
         "occurred_at": event.occurred_at,
         "last_event_id": log_id,
+        "ended_on": clock.ended_on,
+        "paused_days": clock.paused_days,
+        "effective_due_on": clock.effective_due_on,
     }
 
 
@@ -130,6 +134,8 @@ async def ingest_events(
             _Candidate(index, event, hashlib.sha256(canonical).digest(), canonical.decode())
         )
 
+    valid = _refuse_future(valid, batch)
+    allowed: set[str] | None = None
     if key.unit_code is not None and valid:
         allowed = await catalog.unit_subtree(session, key.unit_code)
         permitted = []
@@ -137,18 +143,7 @@ async def ingest_events(
             if c.event.dossier.unit_code in allowed:
                 permitted.append(c)
             else:
-                batch.reject(
-                    c.index,
-                    c.event.event_id,
-                    [
-                        field_error(
-                            ["events", c.index, "dossier", "unit_code"],
-                            f"this key may only send dossiers of unit {key.unit_code} "
-                            "or of units below it",
-                            "unit_not_allowed",
-                        )
-                    ],
-                )
+                _refuse_unit(batch, c, key, "unit_code")
         valid = permitted
 
     # Within the request: the first occurrence of an event_id stands for the rest.
@@ -168,6 +163,17 @@ async def ingest_events(
         return batch.result()
 
     await repository.lock_dossiers(session, [c.event.dossier.code for c in new])
+    stored = await repository.current_states(session, sorted({c.event.dossier.code for c in new}))
+    if allowed is not None:
+        # A bound key may not touch a dossier stored under a unit outside its subtree, whatever
+        # unit the new snapshot names (checked under the dossier locks: the stored unit holds).
+        outside = {code for code, state in stored.items() if state.unit_code not in allowed}
+        for c in new:
+            if c.event.dossier.code in outside:
+                _refuse_unit(batch, c, key, "code")
+        new = [c for c in new if c.event.dossier.code not in outside]
+        if not new:
+            return batch.result()
     await _ensure_catalog(session, new)
     log_ids = await repository.insert_events(
         session,
@@ -189,8 +195,51 @@ async def ingest_events(
     if raced:
         await _drop_logged(session, key.source, raced, batch)
     inserted = [c for c in new if c.event.event_id in log_ids]
-    await _apply(session, inserted, log_ids, batch)
+    await _apply(session, inserted, log_ids, batch, stored)
     return batch.result()
+
+
+# Snapshots dated further ahead than this are refused: one would make every genuine update of the
+# dossier stale until that date.
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+
+
+def _refuse_future(candidates: list[_Candidate], batch: _Batch) -> list[_Candidate]:
+    """Reject events whose `occurred_at` is more than a day ahead of the server's clock."""
+    limit = dt.datetime.now(dt.UTC) + FUTURE_TOLERANCE
+    kept = []
+    for c in candidates:
+        if c.event.occurred_at > limit:
+            batch.reject(
+                c.index,
+                c.event.event_id,
+                [
+                    field_error(
+                        ["events", c.index, "occurred_at"],
+                        "occurred_at is more than 1 day ahead of the server's clock",
+                        "occurred_at_in_future",
+                    )
+                ],
+            )
+        else:
+            kept.append(c)
+    return kept
+
+
+def _refuse_unit(batch: _Batch, c: _Candidate, key: Principal, field: str) -> None:
+    """Reject an event of a dossier this unit-bound key may not send."""
+    what = "dossiers" if field == "unit_code" else "dossiers stored under"
+    batch.reject(
+        c.index,
+        c.event.event_id,
+        [
+            field_error(
+                ["events", c.index, "dossier", field],
+                f"this key may only send {what} unit {key.unit_code} or units below it",
+                "unit_not_allowed",
+            )
+        ],
+    )
 
 
 async def _drop_logged(
@@ -230,12 +279,14 @@ async def _ensure_catalog(session: AsyncSession, candidates: list[_Candidate]) -
 
 
 async def _apply(
-    session: AsyncSession, inserted: list[_Candidate], log_ids: dict[str, int], batch: _Batch
+    session: AsyncSession,
+    inserted: list[_Candidate],
+    log_ids: dict[str, int],
+    batch: _Batch,
+    stored: dict[str, repository.StoredState],
 ) -> None:
-    """Replay the logged events in arrival order against the stored states (held locked)."""
-    stored = await repository.current_states(
-        session, sorted({c.event.dossier.code for c in inserted})
-    )
+    """Replay the logged events in arrival order against the stored states (held locked), and
+    derive the handling clock of every dossier touched from its whole log."""
     newest = {code: state.occurred_at for code, state in stored.items()}
     winners: dict[str, _Candidate] = {}
     added: Counter[str] = Counter()
@@ -251,26 +302,44 @@ async def _apply(
         else:
             stale_ids.append(log_ids[c.event.event_id])
             batch.stale += 1
-    await repository.lock_summaries(session, _summary_buckets(winners, stored))
+    logged = await repository.logged_snapshots(session, sorted(added))
+    clocks = {
+        code: handling_clock(snapshots, _current_dates(winners.get(code), stored.get(code)))
+        for code, snapshots in logged.items()
+    }
+    await repository.lock_summaries(session, _summary_buckets(winners, stored, clocks))
     states = [
-        _state_row(winners[code].event, log_ids[winners[code].event.event_id])
+        _state_row(winners[code].event, log_ids[winners[code].event.event_id], clocks[code])
         for code in sorted(winners)
     ]
     await repository.upsert_states(session, states, added)
-    await repository.add_event_counts(
-        session, {code: n for code, n in added.items() if code not in winners}
+    await repository.add_events(
+        session, {code: n for code, n in added.items() if code not in winners}, clocks
     )
     await repository.mark_stale(session, stale_ids)
 
 
-def _summary_buckets(
-    winners: dict[str, _Candidate], stored: dict[str, repository.StoredState]
-) -> set[str]:
-    """The (month, domain, unit) summary buckets that replacing these states can touch.
+def _current_dates(
+    winner: _Candidate | None, stored: repository.StoredState | None
+) -> CurrentDates:
+    """The dates of the state in force after this batch: the winner's, else the stored one's."""
+    if winner is not None:
+        d = winner.event.dossier
+        return CurrentDates(d.status, d.due_at, d.finished_at, d.returned_at)
+    assert stored is not None, "a dossier without a winner was stored before"
+    return CurrentDates(stored.status, stored.due_at, stored.finished_at, stored.returned_at)
 
-    A state adds to or takes from summary rows in the months of its receipt, its finish and the
-    start of its overdue interval (the day after its due day); one lock key per month covers the
-    rows of every summary table in it."""
+
+def _summary_buckets(
+    winners: dict[str, _Candidate],
+    stored: dict[str, repository.StoredState],
+    clocks: dict[str, Clock],
+) -> set[str]:
+    """The (month, domain, unit) summary buckets that writing these states and clocks can touch.
+
+    A state adds to or takes from summary rows in the months of its receipt, its end and the
+    start of its overdue interval (the day after its effective due day); one lock key per month
+    covers the rows of every summary table in it."""
     buckets: set[str] = set()
 
     def add(domain: str, unit: str, *days: dt.date | None) -> None:
@@ -279,17 +348,29 @@ def _summary_buckets(
     def after(day: dt.date | None) -> dt.date | None:
         return None if day is None else day + dt.timedelta(days=1)
 
-    for code, c in winners.items():
-        d = c.event.dossier
-        received, finished, due = (
-            local_date(d.received_at),
-            local_date(d.finished_at),
-            local_date(d.due_at),
-        )
-        add(d.domain_code, d.unit_code, received, finished, after(due))
+    for code, clock in clocks.items():
         old = stored.get(code)
+        winner = winners.get(code)
+        if winner is not None:
+            d = winner.event.dossier
+            received = local_date(d.received_at)
+            add(d.domain_code, d.unit_code, received, clock.ended_on, after(clock.effective_due_on))
+        elif old is not None:  # same state, perhaps a clock moved by a stale snapshot
+            add(
+                old.domain_code,
+                old.unit_code,
+                old.received_on,
+                clock.ended_on,
+                after(clock.effective_due_on),
+            )
         if old is not None:
-            add(old.domain_code, old.unit_code, old.received_on, old.finished_on, after(old.due_on))
+            add(
+                old.domain_code,
+                old.unit_code,
+                old.received_on,
+                old.ended_on,
+                after(old.effective_due_on),
+            )
     return buckets
 
 
@@ -316,4 +397,7 @@ async def get_dossier(session: AsyncSession, code: str) -> DossierOut:
         occurred_at=dossier.occurred_at,
         updated_at=dossier.updated_at,
         events=dossier.event_count,
+        ended_on=dossier.ended_on,
+        paused_days=dossier.paused_days,
+        effective_due_on=dossier.effective_due_on,
     )

@@ -263,16 +263,19 @@ async def report06_counts(
     unit: str | None,
     domain: str | None,
 ) -> list[dict[str, Any]]:
-    """Report 06's counted columns per group (`group_code`, `group_name`), in one statement, so
-    every column comes from the same snapshot; groups with no summary row are absent."""
+    """Report 06's counted columns per group (`group_code`, `group_name`; with group_by=domain
+    also `unit_level`, the level of the handling units: a group is a (level, domain) pair), in
+    one statement, so every column comes from the same snapshot; groups with no summary row are
+    absent."""
     filters = Filters(unit, domain)
     zero = literal(0, BigInteger)
 
     def columns(**given: Any) -> list[Any]:
         return [given.get(name, zero).label(name) for name in REPORT06_COLUMNS]
 
-    def group(rows: Subquery) -> Any:
-        return (rows.c.domain_code if group_by == "domain" else rows.c.unit_code).label("code")
+    def group(rows: Subquery) -> tuple[Any, Any]:
+        code = rows.c.domain_code if group_by == "domain" else rows.c.unit_code
+        return code.label("code"), rows.c.unit_code.label("unit_code")
 
     received = _summary_rows(
         stats_received_daily,
@@ -295,43 +298,60 @@ async def report06_counts(
     pending = _interval_ends_until(date_to, filters)
     parts = union_all(
         select(
-            group(received),
+            *group(received),
             *columns(
                 received_online=received.c.online,
                 received_offline=received.c.total - received.c.online,
             ),
         ),
         select(
-            group(finished),
+            *group(finished),
             *columns(
                 finished_early=finished.c.early,
                 finished_on_time=finished.c.on_time,
                 finished_late=finished.c.late,
             ),
         ),
-        select(group(carried), *columns(carried_over=carried.c.open)),
+        select(*group(carried), *columns(carried_over=carried.c.open)),
         select(
-            group(pending),
+            *group(pending),
             *columns(
                 pending_overdue=pending.c.overdue,
                 pending_on_time=pending.c.open - pending.c.overdue,
             ),
         ),
     ).subquery("parts")
-    catalog_table = Domain.__table__ if group_by == "domain" else Unit.__table__
-    stmt = (
-        select(
-            parts.c.code.label("group_code"),
-            func.max(catalog_table.c.name).label("group_name"),
-            *(func.sum(parts.c[name]).label(name) for name in REPORT06_COLUMNS),
+    units = Unit.__table__
+    sums = [func.sum(parts.c[name]).label(name) for name in REPORT06_COLUMNS]
+    if group_by == "domain":
+        domains = Domain.__table__
+        stmt = (
+            select(
+                parts.c.code.label("group_code"),
+                func.max(domains.c.name).label("group_name"),
+                units.c.level.label("unit_level"),
+                *sums,
+            )
+            .outerjoin(units, units.c.code == parts.c.unit_code)
+            .outerjoin(domains, domains.c.code == parts.c.code)
+            .group_by(parts.c.code, units.c.level)
         )
-        .outerjoin(catalog_table, catalog_table.c.code == parts.c.code)
-        .group_by(parts.c.code)
-    )
+    else:
+        stmt = (
+            select(
+                parts.c.code.label("group_code"),
+                func.max(units.c.name).label("group_name"),
+                literal(None).label("unit_level"),
+                *sums,
+            )
+            .outerjoin(units, units.c.code == parts.c.code)
+            .group_by(parts.c.code)
+        )
     return [
         {
             "group_code": row.group_code,
             "group_name": row.group_name,
+            "unit_level": row.unit_level,
             **{name: int(row[name]) for name in REPORT06_COLUMNS},
         }
         for row in (await session.execute(stmt)).mappings()

@@ -115,6 +115,11 @@ class Report06Counts(BaseModel):
 class Report06Row(Report06Counts):
     """One domain or unit."""
 
+    unit_level: str | None = Field(
+        default=None,
+        description="With group_by=domain: the level of the handling units (province, district,"
+        " commune; null for units without a level). Rows come in sections by level, in that order.",
+    )
     domain_code: str | None = Field(default=None, description="With group_by=domain.")
     domain_name: str | None = Field(default=None, description="With group_by=domain.")
     unit_code: str | None = Field(default=None, description="With group_by=unit.")

@@ -28,6 +28,7 @@ from app.stats.schemas import (
     Report06Row,
     UnitRatioRow,
 )
+from app.vocabulary import UNIT_LEVELS
 
 DEFAULT_ONLINE_TARGET = Decimal("0.20")
 
@@ -228,6 +229,15 @@ def _with_totals(counts: dict[str, int]) -> dict[str, int]:
     }
 
 
+# Report 06 lists domains in sections by the level of the handling unit, as the form does;
+# units without a level come last.
+_LEVEL_ORDER = {level: n for n, level in enumerate(UNIT_LEVELS)}
+
+
+def _report06_order(counts: dict[str, Any]) -> tuple[int, str]:
+    return _LEVEL_ORDER.get(counts["unit_level"], len(UNIT_LEVELS)), counts["group_code"]
+
+
 async def report06(
     session: AsyncSession,
     *,
@@ -243,13 +253,20 @@ async def report06(
         session, date_from=date_from, date_to=date_to, group_by=group_by, unit=unit, domain=domain
     )
     rows: list[Report06Row] = []
-    for c in sorted(counts, key=lambda c: c["group_code"]):
+    for c in sorted(counts, key=_report06_order):
         values = _with_totals({k: c[k] for k in REPORT06_COLUMNS})
         if not any(values.values()):
             continue
         name = c["group_name"]
         if group_by == "domain":
-            rows.append(Report06Row(**values, domain_code=c["group_code"], domain_name=name))
+            rows.append(
+                Report06Row(
+                    **values,
+                    unit_level=c["unit_level"],
+                    domain_code=c["group_code"],
+                    domain_name=name,
+                )
+            )
         else:
             rows.append(Report06Row(**values, unit_code=c["group_code"], unit_name=name))
     overall = _with_totals({k: sum(getattr(r, k) for r in rows) for k in REPORT06_COLUMNS})
@@ -271,7 +288,7 @@ REPORT06_ALL_COLUMNS = list(Report06Counts.model_fields)
 def report06_csv(report: Report06) -> bytes:
     """The rows of report 06 as CSV."""
     group = (
-        ["domain_code", "domain_name"]
+        ["unit_level", "domain_code", "domain_name"]
         if report.group_by == "domain"
         else ["unit_code", "unit_name"]
     )
