@@ -25,13 +25,70 @@ def local_day(ts: str | None) -> dt.date | None:
     return None if moment is None else moment.astimezone(VN).date()
 
 
+ENDING = ("finished", "returned", "withdrawn", "stopped")
+WAITING = ("supplement_requested", "fees_due")
+
+
+@dataclass(frozen=True)
+class Clock:
+    ended_on: dt.date | None
+    paused_days: int
+    effective_due_on: dt.date | None
+
+
+def clock(log: list[tuple[dt.datetime, int, str]], state: dict[str, Any]) -> Clock:
+    """The handling clock of contract section 4, from every logged snapshot
+    (occurred_at, arrival number, status) and the state in force."""
+    ordered = sorted(log, key=lambda entry: (entry[0], entry[1]))
+    assert ordered[-1][2] == state["status"], "the newest snapshot is the state in force"
+    days = [at.astimezone(VN).date() for at, _, _ in ordered]
+    waiting = [status in WAITING for _, _, status in ordered]
+    paused = 0
+    i = 0
+    while i < len(ordered):
+        if not waiting[i]:
+            i += 1
+            continue
+        j = i
+        while j < len(ordered) and waiting[j]:
+            j += 1
+        if j < len(ordered):  # a run counts once a snapshot follows it
+            paused += (days[j] - days[i]).days
+        i = j
+    ended_on = None
+    if state["status"] in ENDING:
+        ended_on = local_day(state["finished_at"]) or local_day(state.get("returned_at"))
+        if ended_on is None:
+            first = len(ordered) - 1
+            while first > 0 and ordered[first - 1][2] in ENDING:
+                first -= 1
+            ended_on = days[first]
+    due = local_day(state["due_at"])
+    effective = None
+    if due is not None and state["status"] not in WAITING:
+        effective = due + dt.timedelta(days=paused)
+    return Clock(ended_on, paused, effective)
+
+
 @dataclass
 class Model:
-    """Current state per dossier, replayed from the events in arrival order."""
+    """Current state per dossier, replayed from the events in arrival order, and every
+    snapshot logged (stale ones included) with its arrival number."""
 
     states: dict[str, dict[str, Any]] = field(default_factory=dict)
     occurred: dict[str, dt.datetime] = field(default_factory=dict)
     seen: dict[str, dict[str, Any]] = field(default_factory=dict)
+    logs: dict[str, list[tuple[dt.datetime, int, str]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    arrivals: int = 0
+
+    def clocks(self) -> dict[str, Clock]:
+        return {code: clock(self.logs[code], state) for code, state in self.states.items()}
+
+    def states_with_clock(self) -> list[dict[str, Any]]:
+        clocks = self.clocks()
+        return [{**state, "clock": clocks[code]} for code, state in self.states.items()]
 
     def send(self, events: list[dict[str, Any]]) -> dict[str, int]:
         """Apply one request; returns the counts the service must answer."""
@@ -45,6 +102,8 @@ class Model:
             code = e["dossier"]["code"]
             at = parse(e["occurred_at"])
             assert at is not None
+            self.arrivals += 1
+            self.logs[code].append((at, self.arrivals, e["dossier"]["status"]))
             if code not in self.occurred or at >= self.occurred[code]:
                 self.occurred[code] = at
                 self.states[code] = e["dossier"]
@@ -152,6 +211,9 @@ REPORT06_COUNTED = (
 )
 
 
+LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2}
+
+
 def report06(
     states: list[dict[str, Any]],
     *,
@@ -160,9 +222,13 @@ def report06(
     group_by: str,
     unit_codes: set[str] | None,
     domain: str | None,
+    unit_levels: dict[str, str | None],
 ) -> dict[str, Any]:
-    """Biểu số 06 by looping over every dossier, one column at a time, as the contract words it."""
-    groups: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(REPORT06_COUNTED, 0))
+    """Biểu số 06 v2 by looping over every dossier (each with its `clock`), one column at a
+    time, as the contract words it. With group_by=domain a group is a (unit level, domain) pair."""
+    groups: dict[tuple[str | None, str], dict[str, int]] = defaultdict(
+        lambda: dict.fromkeys(REPORT06_COUNTED, 0)
+    )
     for d in states:
         if d["status"] in ("submitted", "refused"):
             continue
@@ -170,36 +236,41 @@ def report06(
             continue
         if domain is not None and d["domain_code"] != domain:
             continue
-        counts = groups[d["domain_code"] if group_by == "domain" else d["unit_code"]]
+        if group_by == "domain":
+            key = (unit_levels.get(d["unit_code"]), d["domain_code"])
+        else:
+            key = (None, d["unit_code"])
+        counts = groups[key]
         received = local_day(d["received_at"])
-        finished = local_day(d["finished_at"])
-        due = local_day(d["due_at"])
-        handled = d["status"] not in ("withdrawn", "stopped")
+        ended = d["clock"].ended_on
+        due = d["clock"].effective_due_on
         if received is not None and date_from <= received <= date_to:
             counts["received_online" if d["channel"] == "online" else "received_offline"] += 1
-        if received is not None and received < date_from and handled:
-            if finished is None or finished >= date_from:
+        if received is not None and received < date_from:
+            if ended is None or ended >= date_from:
                 counts["carried_over"] += 1
-        if d["status"] in ("finished", "returned") and finished is not None:
-            if date_from <= finished <= date_to:
-                if due is None or finished == due:
-                    counts["finished_on_time"] += 1
-                elif finished < due:
-                    counts["finished_early"] += 1
-                else:
-                    counts["finished_late"] += 1
-        if received is not None and received <= date_to and handled:
-            if finished is None or finished > date_to:
+        if ended is not None and date_from <= ended <= date_to:
+            if d["status"] == "withdrawn" or due is None or ended == due:
+                counts["finished_on_time"] += 1
+            elif ended < due:
+                counts["finished_early"] += 1
+            else:
+                counts["finished_late"] += 1
+        if received is not None and received <= date_to:
+            if ended is None or ended > date_to:
                 if due is not None and due < date_to:
                     counts["pending_overdue"] += 1
                 else:
                     counts["pending_on_time"] += 1
     rows = []
-    for code in sorted(groups):
-        counts = groups[code]
+    for level, code in sorted(groups, key=lambda k: (LEVEL_ORDER.get(k[0], 3), k[1])):  # type: ignore[arg-type]
+        counts = groups[(level, code)]
         if not any(counts.values()):
             continue
-        rows.append({"code": code, **with_report06_totals(counts)})
+        row: dict[str, Any] = {"code": code, **with_report06_totals(counts)}
+        if group_by == "domain":
+            row["unit_level"] = level
+        rows.append(row)
     overall = with_report06_totals({k: sum(r[k] for r in rows) for k in REPORT06_COUNTED})
     return {"rows": rows, "overall": overall}
 

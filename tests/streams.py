@@ -54,16 +54,24 @@ def _near_period_edge(rng: random.Random, after: dt.datetime) -> dt.datetime:
     return max(moment, after)
 
 
+# Waiting statuses weigh more, so waiting runs of several snapshots occur.
+_WEIGHTED_STATUSES = [*STATUSES, "supplement_requested", "fees_due", "fees_due", "processing"]
+
+
 def _snapshot(rng: random.Random, code: str) -> dict[str, Any]:
-    status = rng.choice(STATUSES)
+    status = rng.choice(_WEIGHTED_STATUSES)
     received = _receipt(rng)
     received_at = None if status in ("submitted", "refused") and rng.random() < 0.7 else received
     finished_at = None
-    if status in ("finished", "returned") and rng.random() < 0.9:
+    # Ending statuses often come without any date: the clock ends them at their final run.
+    if status in ("finished", "returned") and rng.random() < 0.7:
         if rng.random() < 0.4:
             finished_at = _near_period_edge(rng, received)
         else:
             finished_at = received + dt.timedelta(days=rng.randint(0, 40), hours=rng.randint(0, 23))
+    returned_at = None
+    if status == "returned" and finished_at is None and rng.random() < 0.4:
+        returned_at = _near_period_edge(rng, received)
     due_at = None
     if rng.random() < 0.8:
         if rng.random() < 0.4:
@@ -84,8 +92,25 @@ def _snapshot(rng: random.Random, code: str) -> dict[str, Any]:
         "received_at": _iso(received_at) if received_at else None,
         "due_at": _iso(due_at) if due_at else None,
         "finished_at": _iso(finished_at) if finished_at else None,
-        "returned_at": None,
+        "returned_at": _iso(returned_at) if returned_at else None,
     }
+
+
+def _next_occurred_at(rng: random.Random, previous: dt.datetime) -> dt.datetime:
+    """The next snapshot's time: the same instant (arrival order decides), hours later, or days
+    later; often within minutes of local midnight, where the local and the UTC date differ."""
+    roll = rng.random()
+    if roll < 0.12:
+        return previous
+    if roll < 0.4:
+        return previous + dt.timedelta(hours=rng.randint(1, 10))
+    day = previous.astimezone(VN).date() + dt.timedelta(days=rng.randint(0, 12))
+    midnight = dt.datetime(day.year, day.month, day.day, tzinfo=VN)
+    if rng.random() < 0.5:
+        moment = midnight + dt.timedelta(minutes=rng.choice([-30, -1, 0, 1, 30]))
+    else:
+        moment = midnight + dt.timedelta(minutes=rng.randint(0, 24 * 60 - 1))
+    return max(moment, previous)
 
 
 def event_stream(seed: int, dossiers: int = 120) -> list[list[dict[str, Any]]]:
@@ -94,16 +119,13 @@ def event_stream(seed: int, dossiers: int = 120) -> list[list[dict[str, Any]]]:
     events: list[dict[str, Any]] = []
     for n in range(dossiers):
         code = f"000.28.31.H26-{seed}-{n:05d}"
-        base = dt.datetime(2017, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=rng.randint(0, 9000))
-        for k in range(rng.randint(1, 4)):
-            # Some corrections share an instant with the one before: arrival order decides.
-            offset = (
-                dt.timedelta(hours=k) if rng.random() < 0.85 else dt.timedelta(hours=max(k - 1, 0))
-            )
+        moment = dt.datetime(2017, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=rng.randint(0, 9000))
+        for k in range(rng.randint(1, 7)):
+            moment = _next_occurred_at(rng, moment) if k else moment
             events.append(
                 {
                     "event_id": f"{code}-{k}",
-                    "occurred_at": _iso(base + offset),
+                    "occurred_at": _iso(moment),
                     "dossier": _snapshot(rng, code),
                 }
             )

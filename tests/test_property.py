@@ -53,6 +53,29 @@ async def test_stored_dossiers_match_the_replayed_stream(api: httpx.AsyncClient,
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+async def test_lookup_clock_fields_match_the_model(api: httpx.AsyncClient, seed: int) -> None:
+    model = await replay(api, seed)
+    seen = {"paused": 0, "ended_without_date": 0, "waiting_due": 0}
+    for code, clock in model.clocks().items():
+        stored = (await api.get(f"/v1/dossiers/{code}")).json()
+        got = (stored["ended_on"], stored["paused_days"], stored["effective_due_on"])
+        want = (
+            clock.ended_on and clock.ended_on.isoformat(),
+            clock.paused_days,
+            clock.effective_due_on and clock.effective_due_on.isoformat(),
+        )
+        assert got == want, (code, model.logs[code])
+        state = model.states[code]
+        seen["paused"] += clock.paused_days > 0
+        seen["ended_without_date"] += clock.ended_on is not None and not (
+            state["finished_at"] or state["returned_at"]
+        )
+        seen["waiting_due"] += state["status"] in reference.WAITING and bool(state["due_at"])
+    # The stream really exercised each part of the clock.
+    assert all(n >= 5 for n in seen.values()), seen
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 async def test_online_ratio_matches_brute_force(api: httpx.AsyncClient, seed: int) -> None:
     model = await replay(api, seed)
     # A target change must show in meets_target at once.
@@ -106,8 +129,9 @@ async def test_online_ratio_matches_brute_force(api: httpx.AsyncClient, seed: in
 async def test_report06_matches_brute_force(api: httpx.AsyncClient, seed: int) -> None:
     model = await replay(api, seed)
     parents, _ = await catalog(api)
+    levels = {u["code"]: u["level"] for u in (await api.get("/v1/units")).json()}
     rng = random.Random(seed * 7)
-    states = list(model.states.values())
+    states = model.states_with_clock()
     checked_rows = 0
     for date_from, date_to in RANGES:
         for _ in range(6):
@@ -133,10 +157,16 @@ async def test_report06_matches_brute_force(api: httpx.AsyncClient, seed: int) -
                 group_by=group_by,
                 unit_codes=reference.subtree(parents, unit) if unit else None,
                 domain=domain,
+                unit_levels=levels,
             )
             code_field = f"{group_by}_code"
+            section = ["unit_level"] if group_by == "domain" else []
             got = [
-                {"code": r[code_field], **{k: r[k] for k in expected["overall"]}}
+                {
+                    "code": r[code_field],
+                    **{k: r[k] for k in expected["overall"]},
+                    **{k: r[k] for k in section},
+                }
                 for r in body["rows"]
             ]
             assert got == expected["rows"], params

@@ -23,20 +23,24 @@ RECOUNT_RECEIVED = """
 """
 RECOUNT_FINISHED = """
     SELECT {period} AS p, domain_code, unit_code,
-           count(*) FILTER (WHERE due_on IS NOT NULL AND finished_on < due_on) AS early,
-           count(*) FILTER (WHERE due_on IS NULL OR finished_on = due_on) AS on_time,
-           count(*) FILTER (WHERE due_on IS NOT NULL AND finished_on > due_on) AS late
-    FROM dossiers WHERE finished_on IS NOT NULL AND status IN ('finished', 'returned')
+           count(*) FILTER (WHERE status <> 'withdrawn' AND effective_due_on IS NOT NULL
+                                  AND ended_on < effective_due_on) AS early,
+           count(*) FILTER (WHERE status = 'withdrawn' OR effective_due_on IS NULL
+                                  OR ended_on = effective_due_on) AS on_time,
+           count(*) FILTER (WHERE status <> 'withdrawn' AND effective_due_on IS NOT NULL
+                                  AND ended_on > effective_due_on) AS late
+    FROM dossiers
+    WHERE ended_on IS NOT NULL AND status IN ('finished', 'returned', 'withdrawn', 'stopped')
     GROUP BY 1, 2, 3
 """
 SUMMARY = "SELECT * FROM {table} WHERE {nonzero}"
 OPEN_RECOUNT = """
     SELECT domain_code, unit_code, count(*) AS open,
-           count(*) FILTER (WHERE due_on < CAST(:day AS date)) AS overdue
+           count(*) FILTER (WHERE effective_due_on < CAST(:day AS date)) AS overdue
     FROM dossiers
-    WHERE status NOT IN ('submitted', 'refused', 'withdrawn', 'stopped')
+    WHERE status NOT IN ('submitted', 'refused')
       AND received_on <= CAST(:day AS date)
-      AND (finished_on IS NULL OR finished_on > CAST(:day AS date))
+      AND (ended_on IS NULL OR ended_on > CAST(:day AS date))
     GROUP BY 1, 2
 """
 OPEN_FROM_DAILY_ENDS = """
@@ -67,7 +71,7 @@ async def assert_summaries_equal_a_recount(engine: AsyncEngine) -> None:
     """Every summary table equals a recount over the stored dossiers."""
     for recount, day_col, counters in [
         (RECOUNT_RECEIVED, "received_on", "total <> 0"),
-        (RECOUNT_FINISHED, "finished_on", "early + on_time + late <> 0"),
+        (RECOUNT_FINISHED, "ended_on", "early + on_time + late <> 0"),
     ]:
         kind = "received" if day_col == "received_on" else "finished"
         expected_daily = await rows(engine, recount.format(period=day_col))
@@ -112,8 +116,13 @@ async def test_summaries_follow_direct_sql_writes(
         await conn.execute(text("UPDATE dossiers SET channel = 'online' WHERE code LIKE '%1'"))
         await conn.execute(
             text(
-                "UPDATE dossiers SET finished_at = NULL, status = 'processing' WHERE code LIKE '%3'"
+                "UPDATE dossiers SET finished_at = NULL, ended_on = NULL, status = 'processing'"
+                " WHERE code LIKE '%3'"
             )
+        )
+        await conn.execute(text("UPDATE dossiers SET paused_days = 3 WHERE code LIKE '%4'"))
+        await conn.execute(
+            text("UPDATE dossiers SET effective_due_on = due_on + 3 WHERE code LIKE '%4'")
         )
         await conn.execute(text("DELETE FROM dossiers WHERE code LIKE '%2'"))
     await assert_summaries_equal_a_recount(engine)
