@@ -1,0 +1,185 @@
+"""Migration 0006 on stored data: a database at 0005 with dossiers and an event log upgrades in
+place; every dossier gets its handling clock from its logged snapshots and every figure equals
+a recount afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+
+import orjson
+import pytest
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+
+from app import migrate
+from app.stats import service as stats
+from tests import reference
+from tests.conftest import _recreate_database
+from tests.streams import DOMAINS, event_stream
+from tests.test_summaries import assert_summaries_equal_a_recount
+
+UNITS = [
+    ("01", None, "province"),
+    ("282", "01", "district"),
+    ("10441", "282", "commune"),
+    ("10444", "282", "commune"),
+    ("10447", "282", "commune"),
+    ("10450", "282", "commune"),
+    ("10504", "282", "commune"),
+    ("99001", None, None),
+]
+
+
+@pytest.fixture
+async def at_0005(database_url: str) -> str:
+    url = make_url(database_url).set(database="dossier_stats_migration_clock")
+    rendered = url.render_as_string(hide_password=False)
+    await _recreate_database(rendered)
+    await asyncio.to_thread(migrate.upgrade, rendered, "0005")
+    return rendered
+
+
+_EVENT = text(
+    "INSERT INTO dossier_events (source, event_id, api_key_id, dossier_code, occurred_at,"
+    " content_hash, stale, payload)"
+    " VALUES ('sender', :event_id, 1, :code, :occurred_at, :hash, :stale, CAST(:payload AS jsonb))"
+)
+_DOSSIER = text(
+    "INSERT INTO dossiers (code, procedure_code, domain_code, unit_code, channel, service_level,"
+    " status, received_at, due_at, finished_at, returned_at, occurred_at, last_event_id,"
+    " event_count)"
+    " VALUES (:code, :procedure_code, :domain_code, :unit_code, :channel, :service_level,"
+    " :status, :received_at, :due_at, :finished_at, :returned_at, :occurred_at, 0, :events)"
+)
+
+
+def _ts(value: str | None) -> dt.datetime | None:
+    return reference.parse(value)
+
+
+async def _store_as_0005(engine: AsyncEngine, model: reference.Model, stream: list) -> None:
+    """Write what the service at 0005 stored for this stream: the log (arrival order) and the
+    current states (its own summary triggers keep the 0005 summaries)."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO api_keys (name, source, key_hash, prefix, scopes)"
+                " VALUES ('sender', 'sender', :hash, 'x', ARRAY['ingest'])"
+            ),
+            {"hash": hashlib.sha256(b"sender").digest()},
+        )
+        for code in DOMAINS:
+            await conn.execute(text("INSERT INTO domains (code) VALUES (:c)"), {"c": code})
+        for code, parent, level in UNITS:
+            await conn.execute(
+                text("INSERT INTO units (code, parent_code, level) VALUES (:c, :p, :l)"),
+                {"c": code, "p": parent, "l": level},
+            )
+        logged: set[str] = set()
+        for batch in stream:
+            for e in batch:
+                if e["event_id"] in logged:
+                    continue
+                logged.add(e["event_id"])
+                code = e["dossier"]["code"]
+                newest = model.occurred[code]
+                await conn.execute(
+                    _EVENT,
+                    {
+                        "event_id": e["event_id"],
+                        "code": code,
+                        "occurred_at": _ts(e["occurred_at"]),
+                        "hash": hashlib.sha256(orjson.dumps(e)).digest(),
+                        "stale": _ts(e["occurred_at"]) < newest,
+                        "payload": orjson.dumps(e).decode(),
+                    },
+                )
+        for code, d in model.states.items():
+            await conn.execute(
+                _DOSSIER,
+                {
+                    **{k: d[k] for k in ("procedure_code", "domain_code", "unit_code")},
+                    **{k: d[k] for k in ("channel", "service_level", "status")},
+                    **{k: _ts(d[k]) for k in ("received_at", "due_at", "finished_at")},
+                    "returned_at": _ts(d["returned_at"]),
+                    "code": code,
+                    "occurred_at": model.occurred[code],
+                    "events": len(model.logs[code]),
+                },
+            )
+
+
+async def test_upgrade_gives_stored_dossiers_their_clock_and_exact_figures(at_0005: str) -> None:
+    stream = event_stream(11, dossiers=150)
+    model = reference.Model()
+    for batch in stream:
+        model.send(batch)
+    engine = create_async_engine(at_0005)
+    try:
+        await _store_as_0005(engine, model, stream)
+        await asyncio.to_thread(migrate.upgrade, at_0005)
+
+        async with engine.connect() as conn:
+            stored = {
+                row.code: reference.Clock(row.ended_on, row.paused_days, row.effective_due_on)
+                for row in await conn.execute(
+                    text("SELECT code, ended_on, paused_days, effective_due_on FROM dossiers")
+                )
+            }
+        clocks = model.clocks()
+        assert stored == clocks
+        assert sum(c.paused_days > 0 for c in clocks.values()) >= 5  # the log mattered
+
+        await assert_summaries_equal_a_recount(engine)
+        levels = {code: level for code, _, level in UNITS}
+        states = model.states_with_clock()
+        async with AsyncSession(engine) as session:
+            for date_from, date_to in [
+                (dt.date(2017, 1, 1), dt.date(2017, 12, 31)),
+                (dt.date(2017, 4, 1), dt.date(2017, 6, 30)),
+                (dt.date(2017, 5, 31), dt.date(2017, 6, 1)),
+            ]:
+                report = await stats.report06(
+                    session,
+                    date_from=date_from,
+                    date_to=date_to,
+                    group_by="domain",
+                    unit=None,
+                    domain=None,
+                )
+                expected = reference.report06(
+                    states,
+                    date_from=date_from,
+                    date_to=date_to,
+                    group_by="domain",
+                    unit_codes=None,
+                    domain=None,
+                    unit_levels=levels,
+                )
+                got = [
+                    {
+                        "code": r.domain_code,
+                        "unit_level": r.unit_level,
+                        **{k: getattr(r, k) for k in expected["overall"]},
+                    }
+                    for r in report.rows
+                ]
+                assert got == expected["rows"]
+                assert report.overall.model_dump() == expected["overall"]
+
+        # Down to 0005 and up again: the data survives and the clock is derived again.
+        await asyncio.to_thread(migrate.downgrade, at_0005, "0005")
+        await asyncio.to_thread(migrate.upgrade, at_0005)
+        async with engine.connect() as conn:
+            again = {
+                row.code: reference.Clock(row.ended_on, row.paused_days, row.effective_due_on)
+                for row in await conn.execute(
+                    text("SELECT code, ended_on, paused_days, effective_due_on FROM dossiers")
+                )
+            }
+        assert again == clocks
+        await assert_summaries_equal_a_recount(engine)
+    finally:
+        await engine.dispose()
