@@ -61,13 +61,22 @@ The periodic report on handling administrative procedures (Biểu số 06, Circu
 01/2020/TT-VPCP), one row per domain or unit. Only dossiers whose status is neither `submitted`
 nor `refused` count; dates are local (Asia/Ho_Chi_Minh).
 
+Counts follow the handling clock (contract section 4) as the stored snapshots give it now:
+`ended_on` (a dossier ends in `finished`, `returned`, `withdrawn` or `stopped`, with or without a
+date) and `effective_due_on` (the date of `due_at` plus the days spent waiting for the applicant;
+none while the dossier waits). `GET /v1/dossiers/{code}` shows both.
+
 | column | dossiers |
 |---|---|
 | `received_online`, `received_offline` | received within the period, online; in person or by post |
-| `carried_over` | received before `from`, `finished_at` empty or on/after `from`, not `withdrawn`/`stopped` |
+| `carried_over` | received before `from`, not ended before it (not ended, or `ended_on` on/after `from`) |
 | `received_total` | `carried_over + received_online + received_offline` |
-| `finished_early`, `finished_on_time`, `finished_late` | `finished`/`returned` with `finished_at` in the period; its date before, equal to, after the date of `due_at` (no `due_at`: on time) |
-| `pending_on_time`, `pending_overdue` | received on or before `to`, not `withdrawn`/`stopped`, `finished_at` empty or after `to`; overdue when the date of `due_at` is before `to` |
+| `finished_early`, `finished_on_time`, `finished_late` | `ended_on` in the period; `withdrawn`: on time; else `ended_on` before, equal to, after `effective_due_on` (none: on time) |
+| `pending_on_time`, `pending_overdue` | received on or before `to`, not ended by the end of `to`; overdue when `effective_due_on` is before `to` (a waiting dossier never is) |
+
+With `group_by=domain` a row is a (level of the handling unit, domain) pair and carries
+`unit_level`; rows come in sections `province`, `district`, `commune` (units without a level
+last), then by domain code.
 
 Rows whose counts are all zero are left out. `format=xlsx` gives a workbook headed like the
 official form, ready to print. Scope `read`.
@@ -153,9 +162,10 @@ async def online_ratio(
     description=_REPORT06_DESCRIPTION,
     response_model=Report06,
     responses=_file_responses(
-        "domain_code,domain_name,received_total,received_online,received_offline,carried_over,"
-        "finished_total,finished_early,finished_on_time,finished_late,pending_total,"
-        "pending_on_time,pending_overdue\r\nTP,Tư pháp,130,70,50,10,110,60,45,5,20,18,2\r\n"
+        "unit_level,domain_code,domain_name,received_total,received_online,received_offline,"
+        "carried_over,finished_total,finished_early,finished_on_time,finished_late,pending_total,"
+        "pending_on_time,pending_overdue\r\n"
+        "commune,TP,Tư pháp,130,70,50,10,110,60,45,5,20,18,2\r\n"
     ),
 )
 async def report_06(

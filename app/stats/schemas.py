@@ -100,16 +100,27 @@ class Report06Counts(BaseModel):
     received_online: int = Field(description="Received in the period, online (trực tuyến).")
     received_offline: int = Field(description="Received in the period, in person or by post.")
     carried_over: int = Field(
-        description="Received before the period, not finished before it starts, not withdrawn "
-        "or stopped (kỳ trước chuyển qua)."
+        description="Received before the period and not ended before it starts"
+        " (kỳ trước chuyển qua)."
     )
     finished_total: int = Field(description="finished_early + finished_on_time + finished_late.")
-    finished_early: int = Field(description="Finished in the period before the due date.")
-    finished_on_time: int = Field(description="Finished on the due date, or without one.")
-    finished_late: int = Field(description="Finished in the period after the due date.")
+    finished_early: int = Field(
+        description="Ended in the period before the effective due date (trước hạn)."
+    )
+    finished_on_time: int = Field(
+        description="Ended in the period on the effective due date, or without one, or withdrawn"
+        " (đúng hạn)."
+    )
+    finished_late: int = Field(
+        description="Ended in the period after the effective due date (quá hạn)."
+    )
     pending_total: int = Field(description="pending_on_time + pending_overdue.")
-    pending_on_time: int = Field(description="Open at the end of the period, not overdue.")
-    pending_overdue: int = Field(description="Open at the end of the period, due before `to`.")
+    pending_on_time: int = Field(
+        description="Not ended by the end of the period, not overdue (trong hạn)."
+    )
+    pending_overdue: int = Field(
+        description="Not ended by the end of the period, effective due date before `to` (quá hạn)."
+    )
 
 
 class Report06Row(Report06Counts):
@@ -156,7 +167,12 @@ class Report06(BaseModel):
                     "domain": None,
                     "group_by": "domain",
                     "rows": [
-                        {"domain_code": "TP", "domain_name": "Tư pháp", **_REPORT06_EXAMPLE_COUNTS}
+                        {
+                            "unit_level": "commune",
+                            "domain_code": "TP",
+                            "domain_name": "Tư pháp",
+                            **_REPORT06_EXAMPLE_COUNTS,
+                        }
                     ],
                     "overall": _REPORT06_EXAMPLE_COUNTS,
                 }
