@@ -171,7 +171,7 @@ def _h(tag: str) -> str:
 # statuses). Picks are int[]: PostgreSQL reaches an element of a fixed-width array in O(1), of a
 # text[] by walking it. Each lateral step draws from its own hash.
 HISTORY_INSERT = f"""
-INSERT INTO dossiers ({", ".join(BASE_COLUMNS)})
+INSERT INTO dossiers ({", ".join(BASE_COLUMNS)}, ended_on, effective_due_on)
 SELECT
     'H26.HIST.' || g.i::text,
     ($4::text[])[p.k], ($5::text[])[p.k], ($6::text[])[p.k], ($7::text[])[p.k],
@@ -187,7 +187,15 @@ SELECT
     COALESCE(CASE WHEN s.status = 'returned'
                   THEN f.finished + make_interval(days => {_h("ret")} % 3) END,
              f.finished, r.received) + interval '1 minute',
-    0, 1
+    0, 1,
+    -- The handling clock of a dossier whose log is its one snapshot: an ending status ends it on
+    -- its finish date, else on the snapshot's date; no waiting run was followed, so no pause.
+    CASE WHEN s.status IN ('finished', 'returned', 'withdrawn', 'stopped')
+         THEN (timezone('Asia/Ho_Chi_Minh',
+                        COALESCE(f.finished, r.received + interval '1 minute')))::date END,
+    CASE WHEN s.status NOT IN ('submitted', 'refused', 'supplement_requested', 'fees_due')
+         THEN (timezone('Asia/Ho_Chi_Minh',
+                        r.received + make_interval(days => 1 + {_h("due")} % 20)))::date END
 FROM generate_series($1::bigint, $2::bigint) AS g(i)
 CROSS JOIN LATERAL (SELECT ($3::int[])[1 + {_h("p")} % {len(PROCEDURE_PICKS)}] AS k) p
 CROSS JOIN LATERAL (SELECT ($13::text[])[($11::int[])[1 + {_h("s")} % 1000]] AS status) s

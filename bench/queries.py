@@ -31,20 +31,20 @@ SELECT to_char(received_on, 'YYYY-"Q"Q') AS period, unit_code, {RATIO_COUNTS}
 FROM dossiers WHERE received_on BETWEEN $1 AND $2 AND {COUNTED}
 GROUP BY 1, 2"""
 
-# Report 06 by the contract's column rules (section 9), over the generated local dates.
-_OPEN_AT_END = "received_on <= $2 AND status NOT IN ('withdrawn', 'stopped') AND (finished_at IS NULL OR finished_on > $2)"
-_FINISHED_IN = "status IN ('finished', 'returned') AND finished_on BETWEEN $1 AND $2"
+# Report 06 by the contract's column rules (section 9 v2), over the stored handling clock.
+_OPEN_AT_END = "received_on <= $2 AND (ended_on IS NULL OR ended_on > $2)"
+_ENDED_IN = "ended_on BETWEEN $1 AND $2"
+_JUDGED = "status <> 'withdrawn' AND effective_due_on IS NOT NULL"
 REPORT_06 = f"""
 SELECT domain_code,
     count(*) FILTER (WHERE received_on BETWEEN $1 AND $2 AND channel = 'online') AS received_online,
     count(*) FILTER (WHERE received_on BETWEEN $1 AND $2 AND channel <> 'online') AS received_offline,
-    count(*) FILTER (WHERE received_on < $1 AND status NOT IN ('withdrawn', 'stopped')
-                     AND (finished_at IS NULL OR finished_on >= $1)) AS carried_over,
-    count(*) FILTER (WHERE {_FINISHED_IN} AND due_at IS NOT NULL AND finished_on < due_on) AS finished_early,
-    count(*) FILTER (WHERE {_FINISHED_IN} AND (due_at IS NULL OR finished_on = due_on)) AS finished_on_time,
-    count(*) FILTER (WHERE {_FINISHED_IN} AND due_at IS NOT NULL AND finished_on > due_on) AS finished_late,
-    count(*) FILTER (WHERE {_OPEN_AT_END} AND (due_at IS NULL OR due_on >= $2)) AS pending_on_time,
-    count(*) FILTER (WHERE {_OPEN_AT_END} AND due_at IS NOT NULL AND due_on < $2) AS pending_overdue
+    count(*) FILTER (WHERE received_on < $1 AND (ended_on IS NULL OR ended_on >= $1)) AS carried_over,
+    count(*) FILTER (WHERE {_ENDED_IN} AND {_JUDGED} AND ended_on < effective_due_on) AS finished_early,
+    count(*) FILTER (WHERE {_ENDED_IN} AND NOT ({_JUDGED} AND ended_on <> effective_due_on)) AS finished_on_time,
+    count(*) FILTER (WHERE {_ENDED_IN} AND {_JUDGED} AND ended_on > effective_due_on) AS finished_late,
+    count(*) FILTER (WHERE {_OPEN_AT_END} AND (effective_due_on IS NULL OR effective_due_on >= $2)) AS pending_on_time,
+    count(*) FILTER (WHERE {_OPEN_AT_END} AND effective_due_on < $2) AS pending_overdue
 FROM dossiers WHERE {COUNTED} AND {SUBTREE}
 GROUP BY 1"""
 
