@@ -100,6 +100,7 @@ async def test_report06_counts_each_column(api: httpx.AsyncClient) -> None:
     body = response.json()
     rows = {r["domain_code"]: r for r in body["rows"]}
     assert rows["TP"] == {
+        "unit_level": "commune",
         "domain_code": "TP",
         "domain_name": "Tư pháp",
         "unit_code": None,
@@ -118,8 +119,41 @@ async def test_report06_counts_each_column(api: httpx.AsyncClient) -> None:
     }
     assert rows["DD"]["received_online"] == 1 and rows["DD"]["received_offline"] == 1
     assert rows["DD"]["pending_overdue"] == 1 and rows["DD"]["pending_on_time"] == 0
+    # v2: the withdrawn dossier ended (on the date of its snapshot) and counts as on time.
+    assert rows["DD"]["finished_on_time"] == 1 and rows["DD"]["finished_total"] == 1
     assert body["overall"]["received_total"] == 6
     assert body["overall"]["pending_total"] == 2
+
+
+async def test_report06_domain_rows_come_in_sections_by_unit_level(
+    api: httpx.AsyncClient,
+) -> None:
+    received = "2017-02-01T08:00:00+07:00"
+    await send(
+        api,
+        event("c1", code="C1", unit_code="10441", domain_code="TP", received_at=received),
+        event("c2", code="C2", unit_code="10444", domain_code="DD", received_at=received),
+        event("d1", code="D1", unit_code="282", domain_code="TP", received_at=received),
+        event("p1", code="P1", unit_code="01", domain_code="XD", received_at=received),
+        event("n1", code="N1", unit_code="77777", domain_code="DD", received_at=received),
+    )
+    body = (await api.get("/v1/stats/report-06", params=Q1)).json()
+    assert [(r["unit_level"], r["domain_code"], r["received_total"]) for r in body["rows"]] == [
+        ("province", "XD", 1),
+        ("district", "TP", 1),
+        ("commune", "DD", 1),
+        ("commune", "TP", 1),
+        (None, "DD", 1),
+    ]
+    response = await api.get("/v1/stats/report-06", params={**Q1, "format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [(r["unit_level"], r["domain_code"]) for r in rows] == [
+        ("province", "XD"),
+        ("district", "TP"),
+        ("commune", "DD"),
+        ("commune", "TP"),
+        ("", "DD"),
+    ]
 
 
 async def test_report06_by_unit(api: httpx.AsyncClient) -> None:
