@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import repository as catalog
 from app.dossiers import repository
-from app.dossiers.clock import Clock, CurrentDates, handling_clock
+from app.dossiers.clock import Clock, CurrentDates, Snapshot, handling_clock
 from app.dossiers.repository import NewEvent
 from app.dossiers.schemas import DossierOut, EventIn, IngestResult, RejectedEvent
 from app.errors import NotFound, field_error, pydantic_errors
@@ -302,7 +302,15 @@ async def _apply(
         else:
             stale_ids.append(log_ids[c.event.event_id])
             batch.stale += 1
-    logged = await repository.logged_snapshots(session, sorted(added))
+    # A dossier new in this batch has no other log than the events just inserted: only the
+    # dossiers stored before need their log read back.
+    logged = await repository.logged_snapshots(session, sorted(set(added) & set(stored)))
+    for c in sorted(inserted, key=lambda c: (c.event.occurred_at, log_ids[c.event.event_id])):
+        code = c.event.dossier.code
+        if code not in stored:
+            logged.setdefault(code, []).append(
+                Snapshot(c.event.occurred_at, c.event.dossier.status)
+            )
     clocks = {
         code: handling_clock(snapshots, _current_dates(winners.get(code), stored.get(code)))
         for code, snapshots in logged.items()
