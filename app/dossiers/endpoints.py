@@ -25,7 +25,12 @@ Stores dossier state snapshots. Each event is validated on its own: invalid ones
   `occurred_at` the later arrival wins. An older snapshot is logged but counted as `stale`.
 * The same `event_id` from the same source with the same content is a `duplicate` (nothing
   changes); with different content it is rejected with code `event_id_conflict`.
-* A key bound to a unit may send only dossiers of that unit or below it (`unit_not_allowed`).
+* A key bound to a unit may send only dossiers of that unit or below it, and may not touch a
+  dossier stored under a unit outside that subtree (`unit_not_allowed`).
+* An `occurred_at` more than one day ahead of the server's clock is rejected
+  (`occurred_at_in_future`).
+* Every write recomputes the handling clock of each dossier it touches (`ended_on`,
+  `paused_days`, `effective_due_on`) from all its logged snapshots, stale ones included.
 * `applied + stale + duplicates + len(rejected)` equals the number of events sent, and every
   statistic reflects the stored events by the time the answer arrives.
 
