@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import event
 
@@ -139,3 +141,24 @@ async def test_ties_on_occurred_at_follow_arrival(api: httpx.AsyncClient) -> Non
     assert await clock(api) == (None, 0, "2017-03-10")
     await send(api, snapshot("third", same, "fees_due"))
     assert await clock(api) == (None, 0, None)  # the later arrival is in force: waiting
+
+
+async def test_a_bulk_loaded_state_without_a_log_still_ends(
+    api: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """A dossier written straight into the table (no event log) keeps its state in the clock when
+    a late snapshot arrives through the API."""
+    await send(api, snapshot("seed", "2017-03-01T08:00:00+07:00", "received"))
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE dossiers SET status = 'returned', occurred_at = '2017-03-12T20:00:00Z'"
+                " WHERE code = 'C'"
+            )
+        )
+        await conn.execute(text("DELETE FROM dossier_events WHERE dossier_code = 'C'"))
+    result = await send(api, snapshot("late", "2017-03-02T09:00:00+07:00", "processing"))
+    assert result["stale"] == 1
+    # Ended on the local date of the state in force: 2017-03-13 in Vietnam.
+    assert await clock(api) == ("2017-03-13", 0, "2017-03-10")
+    assert (await march(api))["finished_late"] == 1

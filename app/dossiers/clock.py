@@ -23,8 +23,9 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class CurrentDates:
-    """The dates of the state in force (the newest snapshot) that the clock reads."""
+    """The state in force (the newest snapshot): its time, status and the dates the clock reads."""
 
+    occurred_at: dt.datetime
     status: str
     due_at: dt.datetime | None
     finished_at: dt.datetime | None
@@ -40,9 +41,12 @@ class Clock:
     effective_due_on: dt.date | None
 
 
-def handling_clock(snapshots: Sequence[Snapshot], current: CurrentDates) -> Clock:
-    """The clock of a dossier from all its snapshots, ordered by `occurred_at`, ties by arrival
-    (the last one is the state in force, whose dates `current` carries)."""
+def handling_clock(logged: Sequence[Snapshot], current: CurrentDates) -> Clock:
+    """The clock of a dossier from all its logged snapshots, ordered by `occurred_at`, ties by
+    arrival, and the state in force (`current`, the newest of them)."""
+    # The state in force closes the sequence. When the log ends with it, as ingest keeps it, the
+    # repeat changes nothing; a state written without the log (a bulk load) still counts.
+    snapshots = [*logged, Snapshot(current.occurred_at, current.status)]
     paused = 0
     run_start: dt.date | None = None
     for snapshot in snapshots:

@@ -333,9 +333,13 @@ def _current_dates(
     """The dates of the state in force after this batch: the winner's, else the stored one's."""
     if winner is not None:
         d = winner.event.dossier
-        return CurrentDates(d.status, d.due_at, d.finished_at, d.returned_at)
+        return CurrentDates(
+            winner.event.occurred_at, d.status, d.due_at, d.finished_at, d.returned_at
+        )
     assert stored is not None, "a dossier without a winner was stored before"
-    return CurrentDates(stored.status, stored.due_at, stored.finished_at, stored.returned_at)
+    return CurrentDates(
+        stored.occurred_at, stored.status, stored.due_at, stored.finished_at, stored.returned_at
+    )
 
 
 def _summary_buckets(

@@ -237,9 +237,8 @@ def _backfill_clocks() -> None:
         clocks = []
         for d in dossiers:
             # A dossier written without the log (a bulk load) has only its current state.
-            snapshots = logged[d.code] or [Snapshot(d.occurred_at, d.status)]
-            current = CurrentDates(d.status, d.due_at, d.finished_at, d.returned_at)
-            clocks.append(handling_clock(snapshots, current))
+            current = CurrentDates(d.occurred_at, d.status, d.due_at, d.finished_at, d.returned_at)
+            clocks.append(handling_clock(logged[d.code], current))
         connection.execute(
             _SET_CLOCKS,
             {
