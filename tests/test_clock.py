@@ -3,6 +3,7 @@ what report 06 counts by it."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import httpx
@@ -70,9 +71,12 @@ async def test_a_late_stale_waiting_snapshot_moves_the_clock_and_the_report(
     # Ended on 03-13 (no date sent: the first snapshot of the final ending run), due 03-10: late.
     assert await clock(api) == ("2017-03-13", 0, "2017-03-10")
     assert (await march(api))["finished_late"] == 1
+    before = dt.datetime.fromisoformat((await api.get("/v1/dossiers/C")).json()["updated_at"])
     result = await send(api, WAIT)  # arrives last, older than the state in force
     assert result["stale"] == 1
     assert await clock(api) == ("2017-03-13", 4, "2017-03-14")
+    after = dt.datetime.fromisoformat((await api.get("/v1/dossiers/C")).json()["updated_at"])
+    assert after > before
     counts = await march(api)
     assert (counts["finished_early"], counts["finished_late"]) == (1, 0)
 

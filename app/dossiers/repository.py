@@ -112,7 +112,11 @@ _ADD_EVENTS = text(
     """
     UPDATE dossiers SET event_count = dossiers.event_count + c.added,
                         ended_on = c.ended_on, paused_days = c.paused_days,
-                        effective_due_on = c.effective_due_on
+                        effective_due_on = c.effective_due_on,
+                        updated_at = CASE
+                            WHEN (dossiers.ended_on, dossiers.paused_days, dossiers.effective_due_on)
+                                 IS DISTINCT FROM (c.ended_on, c.paused_days, c.effective_due_on)
+                            THEN now() ELSE dossiers.updated_at END
     FROM unnest(CAST(:codes AS varchar[]), CAST(:added AS integer[]), CAST(:ended AS date[]),
                 CAST(:paused AS integer[]), CAST(:effective AS date[]))
          AS c(code, added, ended_on, paused_days, effective_due_on)
