@@ -137,6 +137,39 @@ async def test_overlapping_concurrent_batches_log_each_event_once_and_keep_figur
         ]
         assert body["overall"]["total"] == expected["overall"]["total"] > 0
 
+    # The handling clock, from every stored snapshot whatever request stored it, and report 06.
+    logs: dict[str, list[tuple[dt.datetime, int, str]]] = {code: [] for code in newest}
+    for e in events:
+        if e["event_id"] in distinct_sent:
+            at = reference.parse(e["occurred_at"])
+            assert at is not None
+            logs[e["dossier"]["code"]].append((at, 0, e["dossier"]["status"]))
+    with_clock = []
+    for code, e in newest.items():
+        clock = reference.clock(logs[code], e["dossier"])
+        with_clock.append({**e["dossier"], "clock": clock})
+        stored = (await api.get(f"/v1/dossiers/{code}")).json()
+        assert (stored["ended_on"], stored["paused_days"], stored["effective_due_on"]) == (
+            clock.ended_on and clock.ended_on.isoformat(),
+            clock.paused_days,
+            clock.effective_due_on and clock.effective_due_on.isoformat(),
+        ), code
+    levels = {u["code"]: u["level"] for u in units}
+    body = (
+        await api.get("/v1/stats/report-06", params={"from": "2017-01-01", "to": "2017-06-30"})
+    ).json()
+    expected = reference.report06(
+        with_clock,
+        date_from=dt.date(2017, 1, 1),
+        date_to=dt.date(2017, 6, 30),
+        group_by="domain",
+        unit_codes=None,
+        domain=None,
+        unit_levels=levels,
+    )
+    assert body["overall"] == expected["overall"]
+    assert expected["overall"]["finished_total"] > 0
+
 
 async def test_concurrent_ingests_into_one_stats_group_leave_exact_figures(
     api: httpx.AsyncClient,
