@@ -22,7 +22,12 @@ from app.dossiers.endpoints import router as dossiers_router
 from app.dossiers.schemas import EventBatchIn
 from app.errors import install_error_handlers
 from app.health import router as health_router
-from app.limits import BodySizeLimitMiddleware, RequestTargetMiddleware, RequestTimeoutMiddleware
+from app.limits import (
+    BodySizeLimitMiddleware,
+    RequestHeadMiddleware,
+    RequestTargetMiddleware,
+    RequestTimeoutMiddleware,
+)
 from app.logs import RequestIdMiddleware
 from app.metrics import Metrics, MetricsMiddleware
 from app.metrics import router as metrics_router
@@ -84,6 +89,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.rate_limit_per_minute > 0:
         app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute)
     app.add_middleware(RequestTargetMiddleware)
+    app.add_middleware(
+        RequestHeadMiddleware,
+        max_count=settings.max_header_count,
+        max_bytes=settings.max_header_bytes,
+    )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     install_cors(app, settings.cors_origins)
