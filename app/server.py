@@ -1,0 +1,95 @@
+"""The one server entry point (`dossier-stats serve`, tests, benchmark): uvicorn on h11 with
+the request head bounded in size and time before any application code runs, and a cap on
+concurrent connections."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.h11_impl import RequestResponseCycle as _Cycle
+
+from app.config import Settings
+
+
+class HeadDeadlineH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, closing a connection whose request head is not complete within
+    `head_timeout` seconds of the connection opening or the previous answer ending.
+
+    uvicorn arms no timer on a new connection, and its keep-alive timer is cancelled by the
+    first byte, so a client sending a head byte by byte would otherwise hold a connection (and
+    its buffer) for as long as it likes."""
+
+    head_timeout: float = 10.0
+    _head_deadline: asyncio.TimerHandle | None = None
+    _armed_for: _Cycle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_deadline()
+        super().connection_lost(exc)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self._head_deadline is not None and self.cycle is not self._armed_for:
+            self._cancel_head_deadline()  # a whole head arrived: a new request cycle began
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # may start a pipelined request at once
+        idle = self.cycle is None or self.cycle.response_complete
+        if idle and not self.transport.is_closing():
+            self._arm_head_deadline()
+
+    def _arm_head_deadline(self) -> None:
+        self._cancel_head_deadline()
+        self._armed_for = self.cycle
+        self._head_deadline = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def _cancel_head_deadline(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+            self._head_deadline = None
+
+    def _head_timed_out(self) -> None:
+        self._head_deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def server_config(app: object, *, host: str, port: int, settings: Settings) -> uvicorn.Config:
+    """uvicorn's configuration with the service's limits on request heads and connections."""
+    protocol = type(
+        "BoundedH11Protocol",
+        (HeadDeadlineH11Protocol,),
+        {"head_timeout": settings.header_timeout_seconds},
+    )
+    return uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        http=protocol,  # h11: the parser whose head buffer can be bounded
+        ws="none",
+        # h11 refuses a head whose unparsed bytes pass this (uvicorn answers 400 and closes);
+        # the app's RequestHeadMiddleware answers 431 for a complete head over the limits.
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        timeout_keep_alive=5,
+        limit_concurrency=settings.max_connections,
+        log_level=settings.log_level,
+        log_config=None,  # keep configure_logging's handlers: JSON lines with request ids
+        access_log=False,  # RequestIdMiddleware logs one access line per request
+        timeout_graceful_shutdown=30,
+        server_header=False,
+    )
+
+
+def run_server(app: object, *, host: str, port: int, settings: Settings) -> None:
+    """Serve `app` until stopped; exit non-zero when the server could not start."""
+    server = uvicorn.Server(server_config(app, host=host, port=port, settings=settings))
+    server.run()
+    if not server.started:
+        sys.exit(3)  # uvicorn's own exit status for a failed start
