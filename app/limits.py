@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import RETRY_AFTER_SECONDS, problem
 
 
-class BodyTooLarge(Exception):
-    """Raised inside `receive` when the body passes the cap."""
+class BodyTooLarge(HTTPException):
+    """Raised inside `receive` when the body passes the cap. An HTTPException, so that FastAPI's
+    body parsing passes it on (it turns other errors into 400) and the app answers 413."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the body is over {max_bytes} bytes")
 
 
 class BodySizeLimitMiddleware:
@@ -38,7 +43,7 @@ class BodySizeLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:

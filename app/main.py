@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from pydantic.json_schema import models_json_schema
 
@@ -33,6 +34,7 @@ from app.metrics import Metrics, MetricsMiddleware
 from app.metrics import router as metrics_router
 from app.migrate import head_revision
 from app.ratelimit import RateLimitMiddleware
+from app.responses import ANSWERED_EVERYWHERE, PROBLEM_SCHEMA
 from app.security import SecurityHeadersMiddleware, install_cors
 from app.stats.endpoints import router as stats_router
 
@@ -80,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Swagger UI would otherwise load a validity badge from the validator's web site.
         swagger_ui_parameters={"validatorUrl": None},
     )
+    app.router.generate_unique_id_function = operation_id
     install_error_handlers(app)
     app.state.metrics = metrics = Metrics(app.state)
     # Added innermost first: the limits, then metrics and request ids around them, then CORS
@@ -123,5 +126,23 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name, definition in extra.get("$defs", {}).items():
         components.setdefault(name, definition)
+    components["Problem"] = PROBLEM_SCHEMA
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            answers = operation.setdefault("responses", {})
+            for status, response in ANSWERED_EVERYWHERE.items():
+                answers.setdefault(str(status), response)
     app.openapi_schema = schema
     return schema
+
+
+_VERBS = frozenset({"get", "put", "post", "delete", "patch", "list"})
+
+
+def operation_id(route: APIRoute) -> str:
+    """A clean operation id for generated clients: the handler's name, led by its HTTP method
+    unless it begins with a verb (`post_events`, `get_online_ratio`, `list_units`)."""
+    name = route.name
+    if name.split("_", 1)[0] in _VERBS:
+        return name
+    return f"{sorted(route.methods or {'get'})[0].lower()}_{name}"
