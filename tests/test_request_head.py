@@ -75,3 +75,18 @@ async def test_more_than_100_headers_is_431(client: httpx.AsyncClient) -> None:
 async def test_a_head_over_16_kib_is_431(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/healthz", headers={"x-big": "a" * 17_000}), 431)
     assert (await client.get("/healthz", headers={"x-big": "a" * 15_000})).status_code == 200
+
+
+async def test_a_chunked_catalog_body_over_10_mib_is_413(api: httpx.AsyncClient) -> None:
+    async def chunks():  # no Content-Length: the limit must hold while the body streams
+        yield b'{"name": "'
+        for _ in range(11):
+            yield b"a" * (1 << 20)
+        yield b'"}'
+
+    response = await api.put(
+        "/v1/domains/BIG", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    body = assert_problem(response, 413)
+    assert "10485760" in body["detail"]
+    assert (await api.get("/v1/domains")).json()[-1]["code"] != "BIG"
