@@ -172,3 +172,20 @@ def test_the_openapi_document_states_the_date_bounds(app) -> None:
     parameters = app.openapi()["paths"]["/v1/stats/report-06"]["get"]["parameters"]
     described = {p["name"]: p.get("description", "") for p in parameters}
     assert "2000-01-01" in described["from"] and "2099-12-31" in described["to"]
+
+
+async def test_national_record_with_a_control_character_is_rejected_by_field(
+    api: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    from tests.test_compat import record
+
+    body = {
+        "service": "DongBoHoSoMC",
+        "isUpdating": False,
+        "data": [record("N-OK"), record("N-BAD", TenLinhVuc="Tư\x0bpháp")],
+    }
+    answer = (await api.post("/v1/compat/dvcqg", json=body)).json()
+    [rejected] = answer["rejected"]
+    assert rejected["errors"][0]["code"] == "control_character"
+    assert "TenLinhVuc" in rejected["errors"][0]["loc"]
+    assert await session.scalar(select(func.count()).select_from(Dossier)) == 1
