@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     )
     max_header_count: int = Field(default=100, description="Most request headers (431 beyond).")
     max_header_bytes: int = Field(
-        default=16 * 1024, description="Largest request head (431 or 400 beyond)."
+        default=16 * 1024, description="Largest request head (431 beyond)."
     )
     header_timeout_seconds: float = Field(
         default=10.0,

@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import sys
 
+import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.h11_impl import RequestResponseCycle as _Cycle
 
 from app.config import Settings
+from app.errors import problem
 
 
 class HeadDeadlineH11Protocol(H11Protocol):
@@ -23,6 +25,7 @@ class HeadDeadlineH11Protocol(H11Protocol):
     its buffer) for as long as it likes."""
 
     head_timeout: float = 10.0
+    max_head_bytes: int = 16 * 1024
     _head_deadline: asyncio.TimerHandle | None = None
     _armed_for: _Cycle | None = None
 
@@ -45,6 +48,32 @@ class HeadDeadlineH11Protocol(H11Protocol):
         if idle and not self.transport.is_closing():
             self._arm_head_deadline()
 
+    def send_400_response(self, msg: str) -> None:
+        """The answer to a head h11 cannot parse, as problem+json like every other error:
+        431 when the head outgrew the buffer limit, else 400; then the connection closes."""
+        buffered = len(self.conn.trailing_data[0])
+        too_large = buffered > self.max_head_bytes
+        status = 431 if too_large else 400
+        detail = (
+            f"the request head is over {self.max_head_bytes} bytes"
+            if too_large
+            else "the request head could not be parsed"
+        )
+        slug, title = (
+            ("request-header-fields-too-large", "Request header fields too large")
+            if too_large
+            else ("bad-request", "Bad request")
+        )
+        answer = problem(status, title, detail, slug=slug)
+        headers = [*answer.raw_headers, (b"connection", b"close")]
+        for event in (
+            h11.Response(status_code=status, headers=headers, reason=title.encode()),
+            h11.Data(data=bytes(answer.body)),
+            h11.EndOfMessage(),
+        ):
+            self.transport.write(self.conn.send(event) or b"")
+        self.transport.close()
+
     def _arm_head_deadline(self) -> None:
         self._cancel_head_deadline()
         self._armed_for = self.cycle
@@ -66,7 +95,10 @@ def server_config(app: object, *, host: str, port: int, settings: Settings) -> u
     protocol = type(
         "BoundedH11Protocol",
         (HeadDeadlineH11Protocol,),
-        {"head_timeout": settings.header_timeout_seconds},
+        {
+            "head_timeout": settings.header_timeout_seconds,
+            "max_head_bytes": settings.max_header_bytes,
+        },
     )
     return uvicorn.Config(
         app,  # type: ignore[arg-type]
@@ -74,7 +106,7 @@ def server_config(app: object, *, host: str, port: int, settings: Settings) -> u
         port=port,
         http=protocol,  # h11: the parser whose head buffer can be bounded
         ws="none",
-        # h11 refuses a head whose unparsed bytes pass this (uvicorn answers 400 and closes);
+        # h11 refuses a head whose unparsed bytes pass this (431 problem+json, then close);
         # the app's RequestHeadMiddleware answers 431 for a complete head over the limits.
         h11_max_incomplete_event_size=settings.max_header_bytes,
         timeout_keep_alive=5,
