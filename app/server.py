@@ -1,6 +1,6 @@
-"""The one server entry point (`dossier-stats serve`, tests, benchmark): uvicorn on h11 with
-the request head bounded in size and time before any application code runs, and a cap on
-concurrent connections."""
+"""The server entry point of `dossier-stats serve` (and so of the live-server tests): uvicorn
+on h11 with the request head bounded in size and time before any application code runs, and a
+cap on concurrent connections."""
 
 from __future__ import annotations
 
