@@ -49,6 +49,10 @@ online-filing ratio and the other figures officials are judged on, exactly and a
 * Dates: timestamps sent in carry an offset; reports use the calendar of Asia/Ho_Chi_Minh and
   `from` / `to` are local dates, both inclusive.
 * Errors are `application/problem+json` (RFC 9457) with `errors: [{loc, msg, code}]`.
+* Codes and names (in bodies, paths and query parameters) refuse control characters
+  U+0000–U+001F and U+007F (`control_character`), and a blank code is refused; dates sent or
+  asked for lie in 2000-01-01..2099-12-31 (`date_out_of_range`). One `Authorization` header per
+  request (`duplicate_header`); at most 100 headers and 16 KiB of them (431).
 """
 
 
