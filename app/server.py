@@ -13,7 +13,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.h11_impl import RequestResponseCycle as _Cycle
 
 from app.config import Settings
-from app.errors import problem
+from app.errors import problem, service_unavailable
 
 
 class HeadDeadlineH11Protocol(H11Protocol):
@@ -26,11 +26,18 @@ class HeadDeadlineH11Protocol(H11Protocol):
 
     head_timeout: float = 10.0
     max_head_bytes: int = 16 * 1024
+    max_connections: int = 1000
     _head_deadline: asyncio.TimerHandle | None = None
     _armed_for: _Cycle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            # Over the cap: answer at once and close, before reading anything. (uvicorn's own
+            # limit_concurrency would answer a plain-text 503, not problem+json.)
+            transport.write(_over_capacity_answer())
+            transport.close()
+            return
         self._arm_head_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -90,6 +97,15 @@ class HeadDeadlineH11Protocol(H11Protocol):
             self.transport.close()
 
 
+def _over_capacity_answer() -> bytes:
+    """A whole HTTP/1.1 503 problem+json answer, written raw: no request has been read."""
+    answer = service_unavailable("the server is at its connection limit; retry shortly")
+    head = [b"HTTP/1.1 503 Service Unavailable"]
+    head += [name + b": " + value for name, value in answer.raw_headers]
+    head.append(b"connection: close")
+    return b"\r\n".join(head) + b"\r\n\r\n" + bytes(answer.body)
+
+
 def server_config(app: object, *, host: str, port: int, settings: Settings) -> uvicorn.Config:
     """uvicorn's configuration with the service's limits on request heads and connections."""
     protocol = type(
@@ -98,6 +114,7 @@ def server_config(app: object, *, host: str, port: int, settings: Settings) -> u
         {
             "head_timeout": settings.header_timeout_seconds,
             "max_head_bytes": settings.max_header_bytes,
+            "max_connections": settings.max_connections,
         },
     )
     return uvicorn.Config(
@@ -110,7 +127,6 @@ def server_config(app: object, *, host: str, port: int, settings: Settings) -> u
         # the app's RequestHeadMiddleware answers 431 for a complete head over the limits.
         h11_max_incomplete_event_size=settings.max_header_bytes,
         timeout_keep_alive=5,
-        limit_concurrency=settings.max_connections,
         log_level=settings.log_level,
         log_config=None,  # keep configure_logging's handlers: JSON lines with request ids
         access_log=False,  # RequestIdMiddleware logs one access line per request

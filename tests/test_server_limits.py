@@ -15,12 +15,18 @@ import pytest
 from tests.live import free_port, start_server, stop_server
 
 HEAD_TIMEOUT = 2.0
+MAX_CONNECTIONS = 8
 
 
 @pytest.fixture(scope="module")
 def live(database_url: str) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     port = free_port()
-    server = start_server(database_url, port, HEADER_TIMEOUT_SECONDS=str(HEAD_TIMEOUT))
+    server = start_server(
+        database_url,
+        port,
+        HEADER_TIMEOUT_SECONDS=str(HEAD_TIMEOUT),
+        MAX_CONNECTIONS=str(MAX_CONNECTIONS),
+    )
     try:
         yield port, server
     finally:
@@ -151,6 +157,29 @@ def test_slow_big_heads_do_not_grow_the_process(
         for sock in sockets:
             sock.close()
     assert grown < 32 * 1024, f"the server grew by {grown} KiB"
+    with connect(port) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert read_until_closed(sock).startswith(b"HTTP/1.1 200")
+
+
+def test_connections_over_the_cap_get_503_problem_json(
+    live: tuple[int, subprocess.Popen[bytes]],
+) -> None:
+    port, _ = live
+    held = [connect(port) for _ in range(MAX_CONNECTIONS)]
+    try:
+        time.sleep(0.2)
+        with connect(port) as extra:
+            extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = read_until_closed(extra)
+        assert answer.startswith(b"HTTP/1.1 503 "), answer[:200]
+        assert b"application/problem+json" in answer
+        assert b"retry-after: 5" in answer.lower()
+        assert b'"status":503' in answer
+    finally:
+        for sock in held:
+            sock.close()
+    time.sleep(0.2)
     with connect(port) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert read_until_closed(sock).startswith(b"HTTP/1.1 200")
