@@ -1,4 +1,4 @@
-"""Migration 0006 on stored data: a database at 0005 with dossiers and an event log upgrades in
+"""Migration 0006 on stored data: a database at the previous revision with dossiers and an event log upgrades in
 place; every dossier gets its handling clock from its logged snapshots and every figure equals
 a recount afterwards."""
 
@@ -10,6 +10,7 @@ import hashlib
 
 import orjson
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
@@ -32,12 +33,20 @@ UNITS = [
 ]
 
 
+def before_clock(url: str) -> str:
+    """The revision the handling clock migration follows: the previous version's schema."""
+    script = ScriptDirectory.from_config(migrate.alembic_config(url))
+    revision = script.get_revision("0006")
+    assert revision is not None and isinstance(revision.down_revision, str)
+    return revision.down_revision
+
+
 @pytest.fixture
-async def at_0005(database_url: str) -> str:
+async def at_previous(database_url: str) -> str:
     url = make_url(database_url).set(database="dossier_stats_migration_clock")
     rendered = url.render_as_string(hide_password=False)
     await _recreate_database(rendered)
-    await asyncio.to_thread(migrate.upgrade, rendered, "0005")
+    await asyncio.to_thread(migrate.upgrade, rendered, before_clock(rendered))
     return rendered
 
 
@@ -59,14 +68,14 @@ def _ts(value: str | None) -> dt.datetime | None:
     return reference.parse(value)
 
 
-async def _store_as_0005(engine: AsyncEngine, model: reference.Model, stream: list) -> None:
-    """Write what the service at 0005 stored for this stream: the log (arrival order) and the
-    current states (its own summary triggers keep the 0005 summaries)."""
+async def _store_as_previous(engine: AsyncEngine, model: reference.Model, stream: list) -> None:
+    """Write what the service before 0006 stored for this stream: the log (arrival order) and the
+    current states (its own summary triggers keep the v1 summaries)."""
     async with engine.begin() as conn:
         await conn.execute(
             text(
                 "INSERT INTO api_keys (name, source, key_hash, prefix, scopes)"
-                " VALUES ('sender', 'sender', :hash, 'x', ARRAY['ingest'])"
+                " VALUES ('sender', 'sender', :hash, 'dsk_', ARRAY['ingest'])"
             ),
             {"hash": hashlib.sha256(b"sender").digest()},
         )
@@ -111,15 +120,17 @@ async def _store_as_0005(engine: AsyncEngine, model: reference.Model, stream: li
             )
 
 
-async def test_upgrade_gives_stored_dossiers_their_clock_and_exact_figures(at_0005: str) -> None:
+async def test_upgrade_gives_stored_dossiers_their_clock_and_exact_figures(
+    at_previous: str,
+) -> None:
     stream = event_stream(11, dossiers=150)
     model = reference.Model()
     for batch in stream:
         model.send(batch)
-    engine = create_async_engine(at_0005)
+    engine = create_async_engine(at_previous)
     try:
-        await _store_as_0005(engine, model, stream)
-        await asyncio.to_thread(migrate.upgrade, at_0005)
+        await _store_as_previous(engine, model, stream)
+        await asyncio.to_thread(migrate.upgrade, at_previous)
 
         async with engine.connect() as conn:
             stored = {
@@ -169,9 +180,9 @@ async def test_upgrade_gives_stored_dossiers_their_clock_and_exact_figures(at_00
                 assert got == expected["rows"]
                 assert report.overall.model_dump() == expected["overall"]
 
-        # Down to 0005 and up again: the data survives and the clock is derived again.
-        await asyncio.to_thread(migrate.downgrade, at_0005, "0005")
-        await asyncio.to_thread(migrate.upgrade, at_0005)
+        # Down to the previous revision and up again: the data survives, the clock is derived again.
+        await asyncio.to_thread(migrate.downgrade, at_previous, before_clock(at_previous))
+        await asyncio.to_thread(migrate.upgrade, at_previous)
         async with engine.connect() as conn:
             again = {
                 row.code: reference.Clock(row.ended_on, row.paused_days, row.effective_due_on)
