@@ -85,7 +85,8 @@ async def test_unbound_key_may_still_move_a_dossier_between_units(api: httpx.Asy
 async def test_occurred_at_more_than_a_day_ahead_is_rejected(api: httpx.AsyncClient) -> None:
     now = dt.datetime.now(dt.UTC)
     soon = event("soon", code="S", occurred_at=(now + dt.timedelta(hours=20)).isoformat())
-    far = event("far", code="F", occurred_at="2199-01-01T00:00:00+07:00")
+    # Within the accepted date range (2000–2099), but years ahead.
+    far = event("far", code="F", occurred_at="2090-01-01T00:00:00+07:00")
     just_over = event(
         "over", code="S", occurred_at=(now + dt.timedelta(days=1, minutes=5)).isoformat()
     )
