@@ -62,6 +62,7 @@ async def test_put_unit_places_it_in_the_tree(api: httpx.AsyncClient) -> None:
         "parent_code": "282",
         "level": "commune",
         "agency_code": None,
+        "aliases": [],
     }
 
 

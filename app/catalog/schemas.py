@@ -5,10 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from app.validation import Code, Name, StrictInput
 from app.vocabulary import UnitLevel
+
+# A unit's other name: not blank, trimmed.
+Alias = Annotated[Name, StringConstraints(min_length=1, strip_whitespace=True)]
 
 
 class DomainIn(StrictInput):
@@ -69,6 +72,7 @@ class UnitIn(StrictInput):
                     "parent_code": "282",
                     "level": "commune",
                     "agency_code": "000.28.31.H26",
+                    "aliases": ["UBND xã Đồng Tâm", "Bộ phận một cửa xã Đồng Tâm"],
                 }
             ]
         }
@@ -81,6 +85,13 @@ class UnitIn(StrictInput):
         default=None,
         description="The national agency id (e.g. `000.28.31.H26`) that sync records may send "
         "in `DonViXuLy` for this unit; unique. Omitted: the stored one is kept; null: cleared.",
+    )
+    aliases: list[Alias] | None = Field(
+        default=None,
+        max_length=50,
+        description="Other names the national body may send in `DonViXuLy` for this unit "
+        "(e.g. `UBND xã Đồng Tâm`), matched after trimming and case folding. Omitted: the "
+        "stored ones are kept; null or `[]`: none.",
     )
 
 
@@ -96,6 +107,7 @@ class UnitOut(BaseModel):
                     "parent_code": "282",
                     "level": "commune",
                     "agency_code": "000.28.31.H26",
+                    "aliases": ["UBND xã Đồng Tâm"],
                 }
             ]
         }
@@ -106,6 +118,7 @@ class UnitOut(BaseModel):
     parent_code: str | None
     level: UnitLevel | None
     agency_code: str | None = None
+    aliases: list[str] = Field(default_factory=list)
 
 
 class ProcedureIn(StrictInput):
