@@ -5,13 +5,21 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from app.validation import Code, Name, StrictInput
 from app.vocabulary import UnitLevel
 
+
+def _alias(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("an alias must not be blank")
+    return value
+
+
 # A unit's other name: not blank, trimmed.
-Alias = Annotated[Name, StringConstraints(min_length=1, strip_whitespace=True)]
+Alias = Annotated[Name, AfterValidator(_alias)]
 
 
 class DomainIn(StrictInput):

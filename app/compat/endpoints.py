@@ -196,6 +196,10 @@ async def post_dvcqg(
             description=f"`{SERVICE_NAME}` (default) or `{PROGRESS_SERVICE}`, for a bare-list "
             "body; `service` in an envelope body wins.",
             examples=[SERVICE_NAME],
+            openapi_examples={
+                "records": {"value": SERVICE_NAME},
+                "progress": {"value": PROGRESS_SERVICE},
+            },
         ),
     ] = None,
     is_updating: Annotated[
@@ -204,6 +208,7 @@ async def post_dvcqg(
             alias="isUpdating",
             description='true or false ("True", "FALSE", … too); accepted and ignored.',
             examples=[False],
+            openapi_examples={"new": {"value": "false"}, "update": {"value": "True"}},
         ),
     ] = None,
     sender_agency: Annotated[
@@ -215,6 +220,7 @@ async def post_dvcqg(
             description="The sender's agency id: records whose DonViXuLy matches no unit go "
             "to the unit whose `agency_code` it is.",
             examples=["000.00.31.H26"],
+            openapi_examples={"district": {"value": "000.00.31.H26"}},
         ),
     ] = None,
 ) -> SyncResult:
