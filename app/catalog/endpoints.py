@@ -4,15 +4,30 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from app.catalog import service
 from app.catalog.schemas import DomainIn, DomainOut, ProcedureIn, ProcedureOut, UnitIn, UnitOut
 from app.db import SessionDep
+from app.errors import validation_failed
 from app.keys.dependencies import AdminKey, ReadKey
 from app.responses import AUTH_ERRORS, CONFLICT
 
-router = APIRouter(prefix="/v1", tags=["catalog"], responses=AUTH_ERRORS)
+
+def _single_valued_query(request: Request) -> None:
+    """A query parameter given twice is refused, not silently read as its last value."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    for name in dict.fromkeys(names):
+        if names.count(name) > 1:
+            raise validation_failed(["query", name], "given more than once", "repeated_parameter")
+
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["catalog"],
+    responses=AUTH_ERRORS,
+    dependencies=[Depends(_single_valued_query)],
+)
 
 CodePath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[^\x00/]+$")]
 
