@@ -61,7 +61,9 @@ async def list_domains(session: SessionDep, _: ReadKey) -> list[DomainOut]:
     "/units/{code}",
     summary="Create or replace a unit",
     description="Places a unit in the unit tree. `parent_code` must be a known unit that does "
-    "not lie below this one. Answers 201 when created, 200 when replaced. Scope `admin`.",
+    "not lie below this one. `agency_code` and `aliases` name the unit for the national sync "
+    "body's `DonViXuLy`; a PUT that omits them keeps the stored values. Answers 201 when "
+    "created, 200 when replaced. Scope `admin`.",
     response_model=UnitOut,
     responses={201: {"description": "Created", "model": UnitOut}, **CONFLICT},
 )
@@ -88,7 +90,9 @@ async def list_units(session: SessionDep, _: ReadKey) -> list[UnitOut]:
     summary="Create or replace a procedure",
     description="Sets a procedure's name, domain, online service level (2, 3, 4) and the "
     "administrative levels that handle it. Once PUT, the catalog's values win over those that "
-    "events carry. Answers 201 when created, 200 when replaced. Scope `admin`.",
+    "events carry. Dossiers sent in the national format without `MucDo` follow the procedure's "
+    "level: a change of `service_level` moves each of them, and every figure, at once. "
+    "Answers 201 when created, 200 when replaced. Scope `admin`.",
     response_model=ProcedureOut,
     responses={201: {"description": "Created", "model": ProcedureOut}},
 )
