@@ -73,7 +73,7 @@ STATE_COLUMNS = (
     "last_event_id",
 )
 # What ingest writes: the snapshot's columns and whether the level follows the procedure's.
-WRITTEN_COLUMNS = (*STATE_COLUMNS, "follows_procedure_level")
+_WRITTEN_COLUMNS = (*STATE_COLUMNS, "follows_procedure_level")
 _STATE_TYPES = {
     "service_level": "smallint",
     "last_event_id": "bigint",
@@ -90,13 +90,13 @@ _STATE_TYPES = {
 
 _UPSERT_DOSSIERS = text(
     f"""
-    INSERT INTO dossiers (code, {", ".join(WRITTEN_COLUMNS)}, event_count)
+    INSERT INTO dossiers (code, {", ".join(_WRITTEN_COLUMNS)}, event_count)
     SELECT * FROM unnest(CAST(:code AS varchar[]),
-        {", ".join(f"CAST(:{c} AS {_STATE_TYPES.get(c, 'varchar')}[])" for c in WRITTEN_COLUMNS)},
+        {", ".join(f"CAST(:{c} AS {_STATE_TYPES.get(c, 'varchar')}[])" for c in _WRITTEN_COLUMNS)},
         CAST(:event_count AS integer[]))
     ORDER BY 1
     ON CONFLICT (code) DO UPDATE SET
-        {", ".join(f"{c} = excluded.{c}" for c in WRITTEN_COLUMNS)},
+        {", ".join(f"{c} = excluded.{c}" for c in _WRITTEN_COLUMNS)},
         event_count = dossiers.event_count + excluded.event_count,
         updated_at = now()
     """  # noqa: S608 - built from the constant column list above, not from input
@@ -227,7 +227,7 @@ async def upsert_states(
     if not states:
         return
     params: dict[str, list[Any]] = {"code": [s["code"] for s in states]}
-    for column in WRITTEN_COLUMNS:
+    for column in _WRITTEN_COLUMNS:
         params[column] = [s[column] for s in states]
     params["event_count"] = [added_events[s["code"]] for s in states]
     await session.execute(_UPSERT_DOSSIERS, params)
@@ -248,10 +248,13 @@ async def mark_stale(session: AsyncSession, event_log_ids: Sequence[int]) -> Non
         await session.execute(_MARK_STALE, {"ids": list(event_log_ids)})
 
 
-_FOLLOWING_STATES = text(
-    "SELECT code, occurred_at, domain_code, unit_code, received_on, finished_on, due_on"
+# The summary lock key (see `lock_summaries`) of each month, domain and unit where a dossier that
+# follows the procedure's level, and lacks the new one, was received.
+_FOLLOWING_BUCKETS = text(
+    "SELECT DISTINCT to_char(received_on, 'YYYY-MM') || '|' || domain_code || '|' || unit_code"
     " FROM dossiers"
     " WHERE procedure_code = :procedure AND follows_procedure_level AND service_level <> :level"
+    " AND received_on IS NOT NULL"
 )
 _MOVE_FOLLOWING = text(
     "UPDATE dossiers SET service_level = :level, updated_at = now()"
@@ -259,22 +262,13 @@ _MOVE_FOLLOWING = text(
 )
 
 
-async def following_states(
-    session: AsyncSession, procedure_code: str, level: int
-) -> list[StoredState]:
-    """Stored states of the dossiers that follow this procedure's level and lack `level`."""
-    rows = await session.execute(_FOLLOWING_STATES, {"procedure": procedure_code, "level": level})
-    return [
-        StoredState(
-            row.occurred_at,
-            row.domain_code,
-            row.unit_code,
-            row.received_on,
-            row.finished_on,
-            row.due_on,
-        )
-        for row in rows
-    ]
+async def following_buckets(session: AsyncSession, procedure_code: str, level: int) -> set[str]:
+    """The summary buckets that moving this procedure's followers to `level` touches.
+
+    A service level counts only in the receipt summaries, so the month of receipt is the one
+    bucket a level change of a dossier can touch."""
+    found = await session.scalars(_FOLLOWING_BUCKETS, {"procedure": procedure_code, "level": level})
+    return set(found.all())
 
 
 async def move_following(session: AsyncSession, procedure_code: str, level: int) -> int:

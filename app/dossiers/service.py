@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -311,24 +311,11 @@ def _summary_buckets(
     return buckets
 
 
-def stored_buckets(states: Iterable[repository.StoredState]) -> set[str]:
-    """The summary buckets (month, domain, unit) that rewriting these stored states touches."""
-    buckets: set[str] = set()
-    for old in states:
-        due_after = None if old.due_on is None else old.due_on + dt.timedelta(days=1)
-        for day in (old.received_on, old.finished_on, due_after):
-            if day is not None:
-                buckets.add(f"{day:%Y-%m}|{old.domain_code}|{old.unit_code}")
-    return buckets
-
-
 async def follow_procedure_level(session: AsyncSession, procedure_code: str, level: int) -> int:
     """Move every dossier that follows this procedure's level to `level` (the caller holds the
     procedure's exclusive lock); every figure follows through the summary triggers."""
-    moving = await repository.following_states(session, procedure_code, level)
-    if not moving:
-        return 0
-    await repository.lock_summaries(session, stored_buckets(moving))
+    buckets = await repository.following_buckets(session, procedure_code, level)
+    await repository.lock_summaries(session, buckets)
     return await repository.move_following(session, procedure_code, level)
 
 
