@@ -32,8 +32,7 @@ async def read_batch(
     check_object: Callable[[dict[str, Any]], None] | None = None,
     bare_list: bool = False,
 ) -> list[Any]:
-    """The list under `field` of a JSON object body (or, with `bare_list`, the body itself when
-    it is a list), checked as a whole."""
+    """The list under `field` of a JSON object body, checked as a whole."""
     try:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError as exc:
@@ -42,7 +41,7 @@ async def read_batch(
     if json_depth_exceeds(body, settings.max_json_depth):
         message = f"arrays and objects nest at most {settings.max_json_depth} levels deep"
         raise fail(message, ["body"], "json_too_deep")
-    if bare_list and isinstance(body, list):
+    if bare_list and isinstance(body, list):  # the body may be the list itself
         body = {field: body}
     elif not isinstance(body, dict):
         raise fail(f"body must be an object with '{field}'", ["body"], "object_type")
