@@ -192,6 +192,7 @@ async def test_bad_records_are_rejected_by_national_field_and_the_rest_stored(
     assert found[1][1]["loc"] == ["data", 1, "NgayTiepNhan"]
     assert found[1][1]["code"] == "date_format"
     assert found[3][0] == "H4" and "received_at is required" in found[3][1]["msg"]
+    assert found[3][1]["loc"] == ["data", 3, "NgayTiepNhan"]
     assert found[4] == (
         None,
         {"loc": ["data", 4], "msg": "expected an object", "code": "object_type"},

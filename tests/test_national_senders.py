@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from tests.conftest import event
+from tests.conftest import MakeKey, bearer, event
 from tests.test_summaries import RECOUNT_RECEIVED, SUMMARY, rows
 
 URL = "/v1/compat/dvcqg"
@@ -560,6 +560,20 @@ async def test_a_step_of_an_unknown_dossier_is_rejected(api: httpx.AsyncClient) 
     assert errors[2]["code"] == "date_format"
     assert errors[3]["loc"] == ["data", 3, "TrangThai"] and errors[3]["code"] == "missing"
     assert (await dossier(api, "KNOWN"))["status"] == "finished"
+
+
+async def test_a_unit_bound_key_may_not_step_another_units_dossier(
+    client: httpx.AsyncClient, make_key: MakeKey
+) -> None:
+    admin = bearer(await make_key("ingest", "read", "admin"))
+    await client.post("/v1/events", json={"events": [event("E1", code="D10441")]}, headers=admin)
+    client.headers.update(bearer(await make_key("ingest", "read", unit="10444")))
+    step = {"MaHoSo": "D10441", "TrangThai": "9", "ThoiDiemXuLy": "20170211090000"}
+    answer = await post(client, envelope(step, service="CapNhatTienDoHoSoMC"))
+    assert answer["error_code"] == 1
+    [error] = answer["rejected"][0]["errors"]
+    assert (error["loc"], error["code"]) == (["data", 0, "MaHoSo"], "unit_not_allowed")
+    assert (await client.get("/v1/dossiers/D10441")).json()["status"] == "processing"
 
 
 async def test_a_step_keeps_its_dossier_following_the_procedure_level(

@@ -128,6 +128,9 @@ def _national_loc(index: int, loc: Sequence[Any], fields: Mapping[str, str]) -> 
     if len(loc) >= 4 and loc[2] == "dossier":
         field = str(loc[3])
         return ["data", index, fields.get(field, field), *loc[4:]]
+    if len(loc) == 3 and loc[2] == "dossier" and "received_at" in fields:
+        # The one whole-snapshot rule: a received status needs NgayTiepNhan.
+        return ["data", index, fields["received_at"]]
     if len(loc) >= 3 and str(loc[2]) in fields:
         return ["data", index, fields[str(loc[2])], *loc[3:]]
     return ["data", index]
