@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tests.conftest import MakeKey, bearer, event
+from tests.test_cli import run_cli
 from tests.test_summaries import RECOUNT_RECEIVED, SUMMARY, rows
 
 URL = "/v1/compat/dvcqg"
@@ -667,3 +668,21 @@ async def test_openapi_describes_the_bare_array_body_and_the_query_parameters(
     schemas = document["components"]["schemas"]
     assert {"NationalRecord", "ProgressStep", "SyncBody"} <= set(schemas)
     assert "MaDinhDanhDV" in operation["description"]
+
+
+async def test_imported_national_rows_without_a_level_follow_it_too(
+    api: httpx.AsyncClient, database_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "export.jsonl"
+    path.write_text(
+        json.dumps(record("I1", KenhThucHien="2"), ensure_ascii=False)
+        + "\n"
+        + json.dumps(record("I2", KenhThucHien="2", MucDo="2"), ensure_ascii=False)
+        + "\n",
+        encoding="utf-8",
+    )
+    code, _, err = await run_cli(database_url, "import", str(path))
+    assert code == 0, err
+    await put_procedure(api, 4)
+    assert (await dossier(api, "I1"))["service_level"] == 4
+    assert (await dossier(api, "I2"))["service_level"] == 2
