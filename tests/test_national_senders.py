@@ -21,6 +21,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.db import create_sessionmaker
+from app.dossiers import repository as dossiers
 from tests.conftest import MakeKey, bearer, event
 from tests.test_cli import run_cli
 from tests.test_summaries import RECOUNT_RECEIVED, SUMMARY, rows
@@ -348,6 +350,21 @@ async def test_a_level_change_running_with_syncs_leaves_every_follower_at_the_ne
     assert levels == {4}
     assert await online_ratio(api, "full_online") == [(120, 120)]
     await assert_received_summaries_equal_a_recount(engine)
+
+
+async def test_a_level_change_waits_for_a_sync_that_read_the_level(
+    api: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    await post(api, envelope(record("F1")))
+    # A sync in flight holds its procedure's lock (shared) from reading the level to commit.
+    async with create_sessionmaker(engine)() as other, other.begin():
+        await dossiers.lock_procedures(other, ["1.001193"], shared=True)
+        change = asyncio.create_task(put_procedure(api, 4))
+        await asyncio.sleep(0.5)
+        assert not change.done()
+        assert (await dossier(api, "F1"))["service_level"] == 2
+    await asyncio.wait_for(change, timeout=30)
+    assert (await dossier(api, "F1"))["service_level"] == 4
 
 
 # --- unit resolution --------------------------------------------------------------------------
