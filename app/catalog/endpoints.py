@@ -12,6 +12,7 @@ from app.db import SessionDep
 from app.errors import validation_failed
 from app.keys.dependencies import AdminKey, ReadKey
 from app.responses import AUTH_ERRORS, CONFLICT
+from app.validation import Code
 
 
 def _single_valued_query(request: Request) -> None:
@@ -29,7 +30,9 @@ router = APIRouter(
     dependencies=[Depends(_single_valued_query)],
 )
 
-CodePath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[^\x00/]+$")]
+CodePath = Annotated[
+    Code, Path(pattern=r"^[^/]+$", description="The code (no control characters).")
+]
 
 
 @router.put(
@@ -113,6 +116,6 @@ async def put_procedure(
 async def list_procedures(
     session: SessionDep,
     _: ReadKey,
-    domain: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    domain: Annotated[Code | None, Query(description="Only this domain.")] = None,
 ) -> list[ProcedureOut]:
     return await service.list_procedures(session, domain)
