@@ -256,6 +256,12 @@ STEP_FIELD = {
 } | {"unit_code": "MaHoSo"}
 
 
+# "true" / "false" in any case, as senders write it.
+_BooleanText = Annotated[
+    str, StringConstraints(pattern=r"^\s*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])\s*$")
+]
+
+
 class SyncBody(BaseModel):
     """The body of `POST /v1/compat/dvcqg` (documentation only: records are checked one by one).
     The body may also be the bare list of records, with `service` in the query string."""
@@ -281,7 +287,7 @@ class SyncBody(BaseModel):
         description=f"`{SERVICE_NAME}` (dossiers) or `{PROGRESS_SERVICE}` (progress steps); "
         "absent: the query's `service`, else `DongBoHoSoMC`.",
     )
-    isUpdating: bool | Literal["true", "false", "True", "False", "TRUE", "FALSE"] | None = Field(
+    isUpdating: bool | _BooleanText | None = Field(
         default=None,
         description='A boolean or `"true"`/`"false"` in any case; accepted and ignored: '
         "every record is a whole snapshot.",
