@@ -166,3 +166,18 @@ async def test_a_bulk_loaded_state_without_a_log_still_ends(
     # Ended on the local date of the state in force: 2017-03-13 in Vietnam.
     assert await clock(api) == ("2017-03-13", 0, "2017-03-10")
     assert (await march(api))["finished_late"] == 1
+
+
+async def test_a_late_national_progress_step_moves_the_clock(api: httpx.AsyncClient) -> None:
+    await send(api, snapshot("start", "2017-03-01T08:00:00+07:00", "received"), RESUME, FINISH)
+    assert await clock(api) == ("2017-03-13", 0, "2017-03-10")
+    # Supplement requested at local 2017-03-04 00:30, sent afterwards as a progress step.
+    step = {"MaHoSo": "C", "TrangThai": "5", "ThoiDiemXuLy": "20170304003000"}
+    response = await api.post(
+        "/v1/compat/dvcqg", json={"service": "CapNhatTienDoHoSoMC", "data": [step]}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["rejected"] == []
+    assert await clock(api) == ("2017-03-13", 4, "2017-03-14")
+    counts = await march(api)
+    assert (counts["finished_early"], counts["finished_late"]) == (1, 0)
