@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     request_timeout_seconds: float = Field(
         default=60.0, description="A request still unanswered after this is abandoned (503)."
     )
+    export_workers: int = Field(
+        default=2, description="Worker processes that build XLSX files, off the event loop."
+    )
     rate_limit_per_minute: int = Field(
         default=0, description="Requests per key and minute (429 beyond); 0 turns it off."
     )

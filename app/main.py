@@ -30,6 +30,7 @@ from app.migrate import head_revision
 from app.ratelimit import RateLimitMiddleware
 from app.security import SecurityHeadersMiddleware, install_cors
 from app.stats.endpoints import router as stats_router
+from app.workers import WorkerPool
 
 DESCRIPTION = """
 **dossier-stats** keeps the state of every one-stop-shop (một cửa) dossier and reports the
@@ -59,9 +60,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.migration_head = head_revision()
+        app.state.workers = WorkerPool(settings.export_workers)
         try:
             yield
         finally:
+            app.state.workers.shutdown()
             await engine.dispose()
 
     # /docs and /redoc with Swagger UI and ReDoc served from the installed package: no CDN,

@@ -25,6 +25,7 @@ from app.stats.schemas import (
     Report06,
     TableFormat,
 )
+from app.workers import Workers
 
 router = APIRouter(prefix="/v1/stats", tags=["statistics"], responses=AUTH_ERRORS)
 
@@ -69,8 +70,10 @@ nor `refused` count; dates are local (Asia/Ho_Chi_Minh).
 | `finished_early`, `finished_on_time`, `finished_late` | `finished`/`returned` with `finished_at` in the period; its date before, equal to, after the date of `due_at` (no `due_at`: on time) |
 | `pending_on_time`, `pending_overdue` | received on or before `to`, not `withdrawn`/`stopped`, `finished_at` empty or after `to`; overdue when the date of `due_at` is before `to` |
 
-Rows whose counts are all zero are left out. `format=xlsx` gives a workbook headed like the
-official form, ready to print. Scope `read`.
+Rows whose counts are all zero are left out. `format=xlsx` gives the official form
+(Biểu số 06/VPCP/KSTT): form code, title, period line, "Đơn vị báo cáo", "Đơn vị nhận báo cáo"
+(query `recipient`), the form's headings and column numbers (1)…(13), sections by level of the
+handling unit when rows carry `unit_level`, a total row, A4 landscape print set-up. Scope `read`.
 """
     + _CACHING
 )
@@ -102,6 +105,17 @@ UnitQuery = Annotated[
     str | None, Query(min_length=1, max_length=64, description="A unit and all units below it.")
 ]
 DomainQuery = Annotated[str | None, Query(min_length=1, max_length=64, description="One domain.")]
+RecipientQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00-\x1f\x7f]*$",
+        description='`format=xlsx`: the unit the form is sent to ("Đơn vị nhận báo cáo"); '
+        "no control characters.",
+        examples=["Văn phòng UBND thành phố Hà Nội"],
+    ),
+]
 
 
 @router.get(
@@ -118,6 +132,7 @@ async def online_ratio(
     request: Request,
     session: SessionDep,
     _: ReadKey,
+    workers: Workers,
     date_from: DateFrom,
     date_to: DateTo,
     unit: UnitQuery = None,
@@ -143,7 +158,7 @@ async def online_ratio(
         format,
         "online-ratio",
         csv=lambda: service.online_ratio_csv(report),
-        xlsx=lambda: service.online_ratio_xlsx(session, report),
+        xlsx=lambda: service.online_ratio_xlsx(session, workers, report),
     )
 
 
@@ -162,12 +177,14 @@ async def report_06(
     request: Request,
     session: SessionDep,
     _: ReadKey,
+    workers: Workers,
     date_from: DateFrom,
     date_to: DateTo,
     unit: UnitQuery = None,
     domain: DomainQuery = None,
     group_by: Literal["domain", "unit"] = "domain",
     format: Format = "json",
+    recipient: RecipientQuery = None,
 ) -> Response:
     report = await service.report06(
         session, date_from=date_from, date_to=date_to, group_by=group_by, unit=unit, domain=domain
@@ -178,7 +195,7 @@ async def report_06(
         format,
         "bieu-so-06",
         csv=lambda: service.report06_csv(report),
-        xlsx=lambda: service.report06_xlsx(session, report),
+        xlsx=lambda: service.report06_xlsx(session, workers, report, recipient),
     )
 
 
