@@ -14,12 +14,22 @@ class BodyTooLarge(Exception):
     """Raised inside `receive` when the body passes the cap."""
 
 
-class BodySizeLimitMiddleware:
-    """Answers 413 problem+json for bodies over `max_bytes` (declared or streamed)."""
+class BodyTooManyValues(BodyTooLarge):
+    """Raised inside `receive` when the body holds more JSON values than the cap."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+
+class BodySizeLimitMiddleware:
+    """Answers 413 problem+json for bodies over `max_bytes` (declared or streamed), or holding
+    more than `max_values` JSON values.
+
+    Values are counted on the raw bytes as they arrive (`,`, `[` and `{`, a cheap upper bound),
+    so a body of millions of tiny values (`[[],[],...]`) is refused before anything parses it
+    into hundreds of megabytes of objects."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, max_values: int = 0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_values = max_values
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -30,37 +40,59 @@ class BodySizeLimitMiddleware:
             await self._reject(send)
             return
         received = 0
+        values = 0
+        cut: BodyTooLarge | None = None  # set once the body passed a cap
         response_started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, values, cut
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                received += len(chunk)
                 if received > self.max_bytes:
-                    raise BodyTooLarge
+                    cut = BodyTooLarge()
+                elif self.max_values:
+                    values += chunk.count(b",") + chunk.count(b"[") + chunk.count(b"{")
+                    if values > self.max_values:
+                        cut = BodyTooManyValues()
+                if cut is not None:
+                    raise cut
             return message
 
+        replaced = False
+
         async def tracking_send(message: Message) -> None:
-            nonlocal response_started
+            nonlocal response_started, replaced
+            if (
+                message["type"] == "http.response.start"
+                and cut is not None
+                and not response_started
+            ):
+                # The app caught the error and answers something else (FastAPI turns any
+                # failure while reading a body into 400): the answer is our 413.
+                response_started = replaced = True
+                await self._reject(send, too_many_values=isinstance(cut, BodyTooManyValues))
+                return
+            if replaced:
+                return
             if message["type"] == "http.response.start":
                 response_started = True
             await send(message)
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
+        except BodyTooLarge as exc:
             if not response_started:
-                await self._reject(send)
+                await self._reject(send, too_many_values=isinstance(exc, BodyTooManyValues))
 
-    async def _reject(self, send: Send) -> None:
-        await send_problem(
-            send,
-            413,
-            "payload-too-large",
-            "Payload too large",
-            f"the body is over {self.max_bytes} bytes",
+    async def _reject(self, send: Send, too_many_values: bool = False) -> None:
+        detail = (
+            f"the body holds more than {self.max_values} JSON values"
+            if too_many_values
+            else f"the body is over {self.max_bytes} bytes"
         )
+        await send_problem(send, 413, "payload-too-large", "Payload too large", detail)
 
 
 async def send_problem(

@@ -82,7 +82,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics = Metrics(app.state)
     # Added innermost first: the limits, then metrics and request ids around them, then CORS
     # and the security headers, which wrap every answer, the middlewares' own too.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        max_values=settings.max_json_values,
+    )
     app.add_middleware(RequestTimeoutMiddleware, seconds=settings.request_timeout_seconds)
     if settings.rate_limit_per_minute > 0:
         app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute)
