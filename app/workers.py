@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import signal
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -36,7 +39,12 @@ class WorkerPool:
         self._executor = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=self._context)
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=self._context,
+            initializer=_start_worker,
+            initargs=(os.getpid(),),
+        )
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """`function(*args)` in a worker process; cancelling the await stops the job."""
@@ -68,6 +76,26 @@ class WorkerPool:
     def shutdown(self) -> None:
         """Stop every worker now; waiting jobs are dropped."""
         _kill(self._executor)
+
+
+def _start_worker(server_pid: int) -> None:
+    """In each worker: leave Ctrl-C to the server (it reaches the whole process group and the
+    server stops its workers itself), and exit when the server is gone, even killed with
+    SIGKILL: a worker waits on a queue whose write end it holds itself, so it would never see
+    the server go and would outlive it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(server_pid,), daemon=True).start()
+
+
+def _exit_with(server_pid: int) -> None:
+    while True:
+        time.sleep(1)
+        try:
+            os.kill(server_pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:  # the pid now belongs to someone else's process
+            os._exit(0)
 
 
 def _kill(executor: ProcessPoolExecutor) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -79,3 +81,27 @@ async def test_a_request_timeout_around_a_job_stops_it(pool: WorkerPool, tmp_pat
             await pool.run(sleep_then, 600, "never", str(pid_file))
     assert time.monotonic() - started < 30
     await wait_for(lambda: process_is_gone(int(pid_file.read_text())), seconds=10)
+
+
+KILLED_SERVER = """
+import asyncio, os, signal
+from app.workers import WorkerPool
+from tests.test_workers import pid_of_worker
+
+async def main():
+    pool = WorkerPool(1)
+    print(await pool.run(pid_of_worker), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+asyncio.run(main())
+"""
+
+
+async def test_workers_do_not_outlive_a_killed_server() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", KILLED_SERVER, stdout=asyncio.subprocess.PIPE
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == -signal.SIGKILL
+    worker = int(output.decode().split()[0])
+    await wait_for(lambda: process_is_gone(worker), seconds=15)

@@ -13,6 +13,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
+from copy import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +83,9 @@ class StreamedSheet:
         # openpyxl's stubs do not know the attributes a write-only sheet shares with a normal one.
         self._ws: Any = self.workbook.create_sheet(xml_safe(title)[:31])
         self.rows = 0
+        # Style combinations already registered with the workbook: hashing style objects into
+        # the workbook's tables for every cell would cost more than writing the cell.
+        self._styles: dict[tuple[Any, ...], tuple[Any, tuple[Any, ...]]] = {}
 
     def cell(
         self,
@@ -99,14 +103,24 @@ class StreamedSheet:
             c.data_type = "s"  # openpyxl would make "=..." a formula and "#N/A" an error
         else:
             c = WriteOnlyCell(self._ws, value)
-        if font is not None:
-            c.font = font
-        if alignment is not None:
-            c.alignment = alignment
-        if border is not None:
-            c.border = border
-        if number_format is not None:
-            c.number_format = number_format
+        if font is None and alignment is None and border is None and number_format is None:
+            return c
+        key = (id(font), id(alignment), id(border), number_format)
+        known = self._styles.get(key)
+        if known is None:
+            styled = WriteOnlyCell(self._ws)
+            if font is not None:
+                styled.font = font
+            if alignment is not None:
+                styled.alignment = alignment
+            if border is not None:
+                styled.border = border
+            if number_format is not None:
+                styled.number_format = number_format
+            # The style objects are kept with their ids so no other object can take an id.
+            known = self._styles[key] = (_style_of(styled), (font, alignment, border))
+        streamed: Any = c  # the style array is openpyxl's own (StyleableObject._style)
+        streamed._style = copy(known[0])
         return c
 
     def append(self, cells: Sequence[Cell | None] = ()) -> int:
@@ -153,6 +167,10 @@ class StreamedSheet:
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             ExcelWriter(wb, archive).save()
         return _with_fixed_zip_times(buffer.getvalue())
+
+
+def _style_of(styled: Any) -> Any:
+    return styled._style
 
 
 def _with_fixed_zip_times(data: bytes) -> bytes:
