@@ -68,7 +68,18 @@ def xml_safe(text: str) -> str:
 THIN = Side(style="thin")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
-BOLD = Font(bold=True)
+# The typeface of Vietnamese administrative documents (Nghị định 30/2020/NĐ-CP); every cell
+# names it, so a viewer without the workbook's default (Calibri) does not mix substitutes.
+FONT_NAME = "Times New Roman"
+
+
+def font(*, bold: bool = False, italic: bool = False, size: float = 11) -> Font:
+    """A font of the document typeface."""
+    return Font(name=FONT_NAME, bold=bold, italic=italic, size=size)
+
+
+PLAIN = font()
+BOLD = font(bold=True)
 
 
 class StreamedSheet:
@@ -103,8 +114,7 @@ class StreamedSheet:
             c.data_type = "s"  # openpyxl would make "=..." a formula and "#N/A" an error
         else:
             c = WriteOnlyCell(self._ws, value)
-        if font is None and alignment is None and border is None and number_format is None:
-            return c
+        font = font or PLAIN
         key = (id(font), id(alignment), id(border), number_format)
         known = self._styles.get(key)
         if known is None:
@@ -229,7 +239,7 @@ def xlsx_workbook(sheet: Sheet) -> bytes:
     out.freeze(f"A{header_bottom + 1}")
     out.print_setup(landscape=sheet.landscape, title_rows=(header_top, header_bottom))
 
-    row = out.append([out.cell(sheet.title, font=Font(bold=True, size=14), alignment=CENTER)])
+    row = out.append([out.cell(sheet.title, font=font(bold=True, size=14), alignment=CENTER)])
     out.merge(f"A{row}:{last}{row}")
     for line in sheet.subtitle_lines:
         row = out.append([out.cell(line, alignment=Alignment(horizontal="center"))])
@@ -279,5 +289,5 @@ def xlsx_workbook(sheet: Sheet) -> bytes:
         )
     if sheet.note:
         out.append()
-        out.append([out.cell(sheet.note, font=Font(italic=True, size=9))])
+        out.append([out.cell(sheet.note, font=font(italic=True, size=9))])
     return out.to_bytes()

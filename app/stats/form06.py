@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from openpyxl.cell import Cell
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment
 
-from app.stats.exports import BOLD, BOX, CENTER, StreamedSheet
+from app.stats.exports import BOLD, BOX, CENTER, StreamedSheet, font
 
 FORM_CODE = "Biểu số 06/VPCP/KSTT"
 FORM_BASIS = "Ban hành kèm theo Thông tư số 01/2020/TT-VPCP"
@@ -148,17 +148,17 @@ def _write_header(out: StreamedSheet, form: Form06) -> None:
     lines = [
         (
             (FORM_CODE, BOLD),
-            (TITLE, Font(bold=True, size=12)),
+            (TITLE, font(bold=True, size=12)),
             (f"Đơn vị báo cáo: {form.reporting_unit}", None),
             48,
         ),
         (
-            (FORM_BASIS, Font(italic=True, size=9)),
-            (period_line(form.date_from, form.date_to), Font(italic=True)),
+            (FORM_BASIS, font(italic=True, size=9)),
+            (period_line(form.date_from, form.date_to), font(italic=True)),
             (f"Đơn vị nhận báo cáo: {recipient}", None),
             36,
         ),
-        ((None, None), (form.scope_note, Font(italic=True, size=10)), (None, None), 18),
+        ((None, None), (form.scope_note, font(italic=True, size=10)), (None, None), 18),
     ]
     for row, ((left, left_font), (middle, middle_font), (right, right_font), height) in enumerate(
         lines, start=1
@@ -178,7 +178,7 @@ def _write_header(out: StreamedSheet, form: Form06) -> None:
         out.merge(f"D{row}:J{row}")
         out.merge(f"K{row}:M{row}")
     row = out.append(
-        [*[None] * 10, out.cell(UNIT_OF_COUNT, font=Font(italic=True), alignment=_RIGHT)]
+        [*[None] * 10, out.cell(UNIT_OF_COUNT, font=font(italic=True), alignment=_RIGHT)]
     )
     out.merge(f"K{row}:M{row}")
 
@@ -250,13 +250,13 @@ def _write_headings(out: StreamedSheet, by_unit: bool) -> None:
 def _write_counts(
     out: StreamedSheet, number: Any, label: Any, counts: dict[str, Any], *, bold: bool = False
 ) -> None:
-    font = BOLD if bold else None
+    weight = BOLD if bold else None
     out.append(
         [
-            out.cell(number, font=font, alignment=CENTER, border=BOX),
-            out.cell(label, font=font, alignment=_LEFT, border=BOX),
+            out.cell(number, font=weight, alignment=CENTER, border=BOX),
+            out.cell(label, font=weight, alignment=_LEFT, border=BOX),
             *(
-                out.cell(counts.get(key, 0), font=font, border=BOX, number_format="#,##0")
+                out.cell(counts.get(key, 0), font=weight, border=BOX, number_format="#,##0")
                 for key in COUNT_COLUMNS
             ),
         ]
@@ -265,22 +265,22 @@ def _write_counts(
 
 def _write_footer(out: StreamedSheet) -> None:
     out.append()
-    row = out.append([out.cell(NOTE, font=Font(italic=True, size=9), alignment=_LEFT)])
+    row = out.append([out.cell(NOTE, font=font(italic=True, size=9), alignment=_LEFT)])
     out.merge(f"A{row}:M{row}")
     out.append()
-    italic = Font(italic=True)
+    italic = font(italic=True)
     signatures = [
         (None, "……, ngày …… tháng …… năm ……", italic),
         ("NGƯỜI LẬP BIỂU", "THỦ TRƯỞNG ĐƠN VỊ", BOLD),
         ("(Ký, ghi rõ họ tên)", "(Ký tên, đóng dấu)", italic),
     ]
-    for left, right, font in signatures:
+    for left, right, style in signatures:
         row = out.append(
             [
                 None,
-                out.cell(left, font=font, alignment=CENTER),
+                out.cell(left, font=style, alignment=CENTER),
                 *[None] * 7,
-                out.cell(right, font=font, alignment=CENTER),
+                out.cell(right, font=style, alignment=CENTER),
             ]
         )
         out.merge(f"J{row}:M{row}")
