@@ -8,6 +8,7 @@ import statistics
 import time
 
 import httpx
+import psutil
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import MakeKey, bearer, event
@@ -92,3 +93,56 @@ async def test_healthz_answers_while_a_20000_row_xlsx_is_built(
     assert len(latencies) >= 10, f"the export took only {len(latencies) * 0.1:.1f} s"
     median = statistics.median(latencies)
     assert median < 0.1, f"median /healthz {median:.3f} s, max {latencies[-1]:.3f} s"
+
+
+def descendants_cpu_seconds(pid: int) -> float:
+    """CPU time used so far by every process below `pid` (the forkserver and the workers)."""
+    total = 0.0
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+async def test_an_export_abandoned_by_the_request_timeout_stops_using_cpu(
+    database_url: str, session: AsyncSession, make_key: MakeKey
+) -> None:
+    key = bearer(await make_key("ingest", "read", "admin"))
+    port = free_port()
+    # 20,000 rows are 140,000 cells: seconds of XML on any machine, well past 3 s in all.
+    server = await asyncio.to_thread(
+        start_server, database_url, port, REQUEST_TIMEOUT_SECONDS="3", EXPORT_WORKERS="1"
+    )
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", headers=key, timeout=120
+        ) as client:
+            events = one_dossier_per_unit_and_month()
+            for start in range(0, len(events), 5000):
+                sent = await client.post(
+                    "/v1/events", json={"events": events[start : start + 5000]}
+                )
+                assert sent.status_code == 200, sent.text
+            params = {
+                "from": "2003-01-01",
+                "to": "2016-12-31",
+                "group_by": "unit",
+                "period": "month",
+                "format": "xlsx",
+            }
+            response = await client.get("/v1/stats/online-ratio", params=params)
+            assert response.status_code == 503, response.status_code
+            assert response.headers["content-type"] == "application/problem+json"
+            # Abandoned, the build stops at once: the workers use (next to) no CPU from now on.
+            # (Had the time run out before the build began, nothing would run either.)
+            await asyncio.sleep(1.0)
+            before = descendants_cpu_seconds(server.pid)
+            await asyncio.sleep(3.0)
+            spent = descendants_cpu_seconds(server.pid) - before
+            assert spent < 0.5, f"workers used {spent:.2f} s of CPU after the request was abandoned"
+            assert (await client.get("/healthz")).status_code == 200
+    finally:
+        await asyncio.to_thread(stop_server, server)
