@@ -264,3 +264,14 @@ async def test_a_recipient_with_control_characters_is_refused(api: httpx.AsyncCl
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["errors"][0]["loc"] == ["query", "recipient"]
+
+
+async def test_a_domain_filter_is_named_under_the_period_line(api: httpx.AsyncClient) -> None:
+    await mixed_quarter(api)
+    response = await api.get(
+        "/v1/stats/report-06", params={**Q1, "domain": "TP", "unit": "10441", "format": "xlsx"}
+    )
+    sheet = sheet_of(response.content)
+    assert sheet["D3"].value == "Lĩnh vực: Tư pháp"
+    assert sheet["K1"].value == "Đơn vị báo cáo: Thị trấn Đại Nghĩa"
+    assert [r[1] for r in body(sheet)][-1] == "Tổng cộng"
