@@ -81,9 +81,8 @@ def serve_command(
     port: Annotated[int | None, typer.Option(help="Default: PORT or 8000")] = None,
 ) -> None:
     """Migrate, seed the catalog, and serve the API."""
-    import uvicorn
-
     from app.main import create_app
+    from app.server import run_server
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -101,15 +100,11 @@ def serve_command(
         f"[green]dossier-stats[/] on http://{host or settings.host}:{port or settings.port}"
         " — docs at /docs"
     )
-    uvicorn.run(
+    run_server(
         create_app(settings),
         host=host or settings.host,
         port=port or settings.port,
-        log_level=settings.log_level,
-        log_config=None,  # keep configure_logging's handlers: JSON lines with request ids
-        access_log=False,  # RequestIdMiddleware logs one access line per request
-        timeout_graceful_shutdown=30,
-        server_header=False,
+        settings=settings,
     )
 
 

@@ -5,17 +5,25 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import RETRY_AFTER_SECONDS, problem
 
 
-class BodyTooLarge(Exception):
-    """Raised inside `receive` when the body passes the cap."""
+class BodyTooLarge(HTTPException):
+    """Raised inside `receive` when the body passes the cap. An HTTPException, so that FastAPI's
+    body parsing passes it on (it turns other errors into 400) and the app answers 413."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the body is over {max_bytes} bytes")
 
 
 class BodyTooManyValues(BodyTooLarge):
     """Raised inside `receive` when the body holds more JSON values than the cap."""
+
+    def __init__(self, max_values: int) -> None:
+        HTTPException.__init__(self, 413, f"the body holds more than {max_values} JSON values")
 
 
 class BodySizeLimitMiddleware:
@@ -37,45 +45,28 @@ class BodySizeLimitMiddleware:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+            await self._reject(send, f"the body is over {self.max_bytes} bytes")
             return
         received = 0
         values = 0
-        cut: BodyTooLarge | None = None  # set once the body passed a cap
         response_started = False
 
         async def limited_receive() -> Message:
-            nonlocal received, values, cut
+            nonlocal received, values
             message = await receive()
             if message["type"] == "http.request":
                 chunk = message.get("body", b"")
                 received += len(chunk)
                 if received > self.max_bytes:
-                    cut = BodyTooLarge()
-                elif self.max_values:
+                    raise BodyTooLarge(self.max_bytes)
+                if self.max_values:
                     values += chunk.count(b",") + chunk.count(b"[") + chunk.count(b"{")
                     if values > self.max_values:
-                        cut = BodyTooManyValues()
-                if cut is not None:
-                    raise cut
+                        raise BodyTooManyValues(self.max_values)
             return message
 
-        replaced = False
-
         async def tracking_send(message: Message) -> None:
-            nonlocal response_started, replaced
-            if (
-                message["type"] == "http.response.start"
-                and cut is not None
-                and not response_started
-            ):
-                # The app caught the error and answers something else (FastAPI turns any
-                # failure while reading a body into 400): the answer is our 413.
-                response_started = replaced = True
-                await self._reject(send, too_many_values=isinstance(cut, BodyTooManyValues))
-                return
-            if replaced:
-                return
+            nonlocal response_started
             if message["type"] == "http.response.start":
                 response_started = True
             await send(message)
@@ -84,14 +75,9 @@ class BodySizeLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge as exc:
             if not response_started:
-                await self._reject(send, too_many_values=isinstance(exc, BodyTooManyValues))
+                await self._reject(send, exc.detail)
 
-    async def _reject(self, send: Send, too_many_values: bool = False) -> None:
-        detail = (
-            f"the body holds more than {self.max_values} JSON values"
-            if too_many_values
-            else f"the body is over {self.max_bytes} bytes"
-        )
+    async def _reject(self, send: Send, detail: str) -> None:
         await send_problem(send, 413, "payload-too-large", "Payload too large", detail)
 
 
@@ -102,11 +88,70 @@ async def send_problem(
     title: str,
     detail: str,
     headers: dict[str, str] | None = None,
+    errors: list[dict[str, Any]] | None = None,
 ) -> None:
     """Answer a problem+json from a middleware, below the app's error handlers."""
-    response = problem(status, title, detail, slug=slug, headers=headers)
+    response = problem(status, title, detail, slug=slug, headers=headers, errors=errors)
     await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
     await send({"type": "http.response.body", "body": response.body})
+
+
+def first_header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of header `name` (lower case), as Starlette's `request.headers` reads it."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+# Headers that must come once: authentication and the rate limit would otherwise be able to
+# read different ones (issue 13, item 4).
+_SINGLE_HEADERS = (b"authorization",)
+
+
+class RequestHeadMiddleware:
+    """431 problem+json for a request head with more than `max_count` headers or more than
+    `max_bytes` of header names and values; 400 `duplicate_header` for a second Authorization
+    header. Outermost, before the rate limit, authentication or any handler runs.
+
+    The server entry point (app/server.py) bounds the head's size and time while it is read;
+    this check holds for any other ASGI server too."""
+
+    def __init__(self, app: ASGIApp, max_count: int, max_bytes: int) -> None:
+        self.app = app
+        self.max_count = max_count
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        size = sum(len(name) + len(value) + 4 for name, value in headers)
+        if len(headers) > self.max_count or size > self.max_bytes:
+            await send_problem(
+                send,
+                431,
+                "request-header-fields-too-large",
+                "Request header fields too large",
+                f"at most {self.max_count} headers and {self.max_bytes} bytes of headers; "
+                f"got {len(headers)} headers, {size} bytes",
+            )
+            return
+        for single in _SINGLE_HEADERS:
+            if sum(1 for name, _ in headers if name == single) > 1:
+                field = single.decode()
+                message = f"the {field} header may be sent only once"
+                await send_problem(
+                    send,
+                    400,
+                    "bad-request",
+                    "Bad request",
+                    message,
+                    errors=[{"loc": ["header", field], "msg": message, "code": "duplicate_header"}],
+                )
+                return
+        await self.app(scope, receive, send)
 
 
 class RequestTargetMiddleware:
