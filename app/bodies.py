@@ -4,6 +4,7 @@ shared by the native and the national ingest endpoints."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,16 @@ from app.limits import json_depth_exceeds
 
 # (message, loc, code) -> the error to raise; callers add their own members (e.g. national codes).
 Fail = Callable[[str, list[str | int], str], AppError]
+
+# Below this a body parses in well under a millisecond: not worth a thread hop.
+_PARSE_INLINE_BYTES = 64 * 1024
+
+
+def _parse(raw: bytes, max_depth: int) -> tuple[Any, bool]:
+    """The parsed body, and whether it nests deeper than `max_depth`. The size of the work is
+    bounded before this runs: at most `max_body_bytes` and `max_json_values` (app.limits)."""
+    body = orjson.loads(raw)
+    return body, json_depth_exceeds(body, max_depth)
 
 
 def invalid(message: str, loc: list[str | int], code: str) -> AppError:
@@ -33,12 +44,16 @@ async def read_batch(
     bare_list: bool = False,
 ) -> list[Any]:
     """The list under `field` of a JSON object body, checked as a whole."""
+    settings = get_settings()
+    raw = await request.body()
     try:
-        body = orjson.loads(await request.body())
+        if len(raw) < _PARSE_INLINE_BYTES:
+            body, too_deep = _parse(raw, settings.max_json_depth)
+        else:  # a big body is parsed in a thread, so other requests are served meanwhile
+            body, too_deep = await asyncio.to_thread(_parse, raw, settings.max_json_depth)
     except orjson.JSONDecodeError as exc:
         raise fail(f"body is not valid JSON: {exc}", ["body"], "json_invalid") from None
-    settings = get_settings()
-    if json_depth_exceeds(body, settings.max_json_depth):
+    if too_deep:
         message = f"arrays and objects nest at most {settings.max_json_depth} levels deep"
         raise fail(message, ["body"], "json_too_deep")
     if bare_list and isinstance(body, list):  # the body may be the list itself

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=10 * 1024 * 1024, description="Largest accepted body.")
     max_events_per_request: int = 5_000
+    max_json_values: int = Field(
+        default=1_000_000,
+        description="Most JSON values a body may hold (counted by `,` `[` `{`; 413 beyond).",
+    )
     coverage_target: Decimal = Field(
         default=Decimal("0.40"),
         description="Target share of procedures offered online, for the overall coverage row.",
@@ -45,6 +49,9 @@ class Settings(BaseSettings):
     )
     request_timeout_seconds: float = Field(
         default=60.0, description="A request still unanswered after this is abandoned (503)."
+    )
+    export_workers: int = Field(
+        default=2, description="Worker processes that build XLSX files, off the event loop."
     )
     rate_limit_per_minute: int = Field(
         default=0, description="Requests per key and minute (429 beyond); 0 turns it off."

@@ -19,12 +19,25 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"the body is over {max_bytes} bytes")
 
 
-class BodySizeLimitMiddleware:
-    """Answers 413 problem+json for bodies over `max_bytes` (declared or streamed)."""
+class BodyTooManyValues(BodyTooLarge):
+    """Raised inside `receive` when the body holds more JSON values than the cap."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, max_values: int) -> None:
+        HTTPException.__init__(self, 413, f"the body holds more than {max_values} JSON values")
+
+
+class BodySizeLimitMiddleware:
+    """Answers 413 problem+json for bodies over `max_bytes` (declared or streamed), or holding
+    more than `max_values` JSON values.
+
+    Values are counted on the raw bytes as they arrive (`,`, `[` and `{`, a cheap upper bound),
+    so a body of millions of tiny values (`[[],[],...]`) is refused before anything parses it
+    into hundreds of megabytes of objects."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, max_values: int = 0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_values = max_values
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -32,18 +45,24 @@ class BodySizeLimitMiddleware:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+            await self._reject(send, f"the body is over {self.max_bytes} bytes")
             return
         received = 0
+        values = 0
         response_started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, values
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                received += len(chunk)
                 if received > self.max_bytes:
                     raise BodyTooLarge(self.max_bytes)
+                if self.max_values:
+                    values += chunk.count(b",") + chunk.count(b"[") + chunk.count(b"{")
+                    if values > self.max_values:
+                        raise BodyTooManyValues(self.max_values)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -54,18 +73,12 @@ class BodySizeLimitMiddleware:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
+        except BodyTooLarge as exc:
             if not response_started:
-                await self._reject(send)
+                await self._reject(send, exc.detail)
 
-    async def _reject(self, send: Send) -> None:
-        await send_problem(
-            send,
-            413,
-            "payload-too-large",
-            "Payload too large",
-            f"the body is over {self.max_bytes} bytes",
-        )
+    async def _reject(self, send: Send, detail: str) -> None:
+        await send_problem(send, 413, "payload-too-large", "Payload too large", detail)
 
 
 async def send_problem(

@@ -37,6 +37,7 @@ from app.ratelimit import RateLimitMiddleware
 from app.responses import ANSWERED_EVERYWHERE, PROBLEM_SCHEMA
 from app.security import SecurityHeadersMiddleware, install_cors
 from app.stats.endpoints import router as stats_router
+from app.workers import WorkerPool
 
 DESCRIPTION = """
 **dossier-stats** keeps the state of every one-stop-shop (một cửa) dossier and reports the
@@ -70,9 +71,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.migration_head = head_revision()
+        app.state.workers = WorkerPool(settings.export_workers)
         try:
             yield
         finally:
+            app.state.workers.shutdown()
             await engine.dispose()
 
     # /docs and /redoc with Swagger UI and ReDoc served from the installed package: no CDN,
@@ -91,7 +94,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics = Metrics(app.state)
     # Added innermost first: the limits, then metrics and request ids around them, then CORS
     # and the security headers, which wrap every answer, the middlewares' own too.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        max_values=settings.max_json_values,
+    )
     app.add_middleware(RequestTimeoutMiddleware, seconds=settings.request_timeout_seconds)
     if settings.rate_limit_per_minute > 0:
         app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute)

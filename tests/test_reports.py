@@ -168,32 +168,6 @@ async def test_report06_by_unit(api: httpx.AsyncClient) -> None:
     ]
 
 
-async def test_report06_xlsx_is_a_printable_form(api: httpx.AsyncClient) -> None:
-    await mixed_quarter(api)
-    response = await api.get("/v1/stats/report-06", params={**Q1, "unit": "282", "format": "xlsx"})
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith(
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    assert 'filename="bieu-so-06.xlsx"' in response.headers["content-disposition"]
-    sheet = load_workbook(io.BytesIO(response.content)).active
-    assert sheet is not None
-    cells = {c.coordinate: c.value for row in sheet.iter_rows() for c in row if c.value is not None}
-    assert "BIỂU SỐ 06" in cells["A1"]
-    assert cells["A2"] == "Kỳ báo cáo: từ ngày 01/01/2017 đến ngày 31/03/2017"
-    assert "Huyện Mỹ Đức (282)" in cells["A3"]
-    assert cells["C5"] == "Số hồ sơ nhận giải quyết" and cells["G5"] == "Số hồ sơ đã giải quyết"
-    assert cells["H6"] == "Trả trước hạn" and cells["M6"] == "Quá hạn"
-    # Data rows follow the "(1)…(13)" numbering row; numbers are numbers.
-    labels = {sheet[f"B{r}"].value: r for r in range(8, sheet.max_row + 1)}
-    tp = labels["Tư pháp"]
-    assert [sheet.cell(tp, col).value for col in range(3, 14)] == [4, 1, 1, 2, 3, 1, 1, 1, 1, 1, 0]
-    total = labels["Tổng cộng"]
-    assert sheet.cell(total, 3).value == 6
-    assert sheet.page_setup.orientation == "landscape"
-    assert sheet.print_title_rows is not None
-
-
 async def test_online_ratio_xlsx_has_percentages_and_basis(api: httpx.AsyncClient) -> None:
     await mixed_quarter(api)
     response = await api.get(

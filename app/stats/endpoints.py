@@ -24,7 +24,8 @@ from app.stats.schemas import (
     Report06,
     TableFormat,
 )
-from app.validation import DATE_RANGE_TEXT, Code, ReportDate
+from app.validation import DATE_RANGE_TEXT, Code, Name, ReportDate
+from app.workers import Workers
 
 router = APIRouter(prefix="/v1/stats", tags=["statistics"], responses=AUTH_ERRORS)
 
@@ -78,8 +79,10 @@ With `group_by=domain` a row is a (level of the handling unit, domain) pair and 
 `unit_level`; rows come in sections `province`, `district`, `commune` (units without a level
 last), then by domain code.
 
-Rows whose counts are all zero are left out. `format=xlsx` gives a workbook headed like the
-official form, ready to print. Scope `read`.
+Rows whose counts are all zero are left out. `format=xlsx` gives the official form
+(Biểu số 06/VPCP/KSTT): form code, title, period line, "Đơn vị báo cáo", "Đơn vị nhận báo cáo"
+(query `recipient`), the form's headings and column numbers (1)…(13), sections by level of the
+handling unit when rows carry `unit_level`, a total row, A4 landscape print set-up. Scope `read`.
 """
     + _CACHING
 )
@@ -114,6 +117,14 @@ DateTo = Annotated[
 ]
 UnitQuery = Annotated[Code | None, Query(description="A unit and all units below it.")]
 DomainQuery = Annotated[Code | None, Query(description="One domain.")]
+RecipientQuery = Annotated[
+    Name | None,
+    Query(
+        description='`format=xlsx`: the unit the form is sent to ("Đơn vị nhận báo cáo"); '
+        "no control characters.",
+        examples=["Văn phòng UBND thành phố Hà Nội"],
+    ),
+]
 
 
 @router.get(
@@ -130,6 +141,7 @@ async def online_ratio(
     request: Request,
     session: SessionDep,
     _: ReadKey,
+    workers: Workers,
     date_from: DateFrom,
     date_to: DateTo,
     unit: UnitQuery = None,
@@ -155,7 +167,7 @@ async def online_ratio(
         format,
         "online-ratio",
         csv=lambda: service.online_ratio_csv(report),
-        xlsx=lambda: service.online_ratio_xlsx(session, report),
+        xlsx=lambda: service.online_ratio_xlsx(session, workers, report),
     )
 
 
@@ -175,12 +187,14 @@ async def report_06(
     request: Request,
     session: SessionDep,
     _: ReadKey,
+    workers: Workers,
     date_from: DateFrom,
     date_to: DateTo,
     unit: UnitQuery = None,
     domain: DomainQuery = None,
     group_by: Literal["domain", "unit"] = "domain",
     format: Format = "json",
+    recipient: RecipientQuery = None,
 ) -> Response:
     report = await service.report06(
         session, date_from=date_from, date_to=date_to, group_by=group_by, unit=unit, domain=domain
@@ -191,7 +205,7 @@ async def report_06(
         format,
         "bieu-so-06",
         csv=lambda: service.report06_csv(report),
-        xlsx=lambda: service.report06_xlsx(session, report),
+        xlsx=lambda: service.report06_xlsx(session, workers, report, recipient),
     )
 
 

@@ -14,6 +14,7 @@ from app.errors import ValidationFailed, field_error, validation_failed
 from app.localtime import REPORT_TIMEZONE_NAME
 from app.stats import repository
 from app.stats.exports import PERCENT, Column, Sheet, csv_table, xlsx_workbook
+from app.stats.form06 import Form06, build_form06
 from app.stats.repository import REPORT06_COLUMNS
 from app.stats.schemas import (
     CoverageCounts,
@@ -29,6 +30,7 @@ from app.stats.schemas import (
     UnitRatioRow,
 )
 from app.vocabulary import UNIT_LEVELS
+from app.workers import WorkerPool
 
 DEFAULT_ONLINE_TARGET = Decimal("0.20")
 
@@ -160,8 +162,10 @@ def online_ratio_csv(report: OnlineRatioReport) -> bytes:
     return csv_table(columns, [row.model_dump() for row in report.rows])
 
 
-async def online_ratio_xlsx(session: AsyncSession, report: OnlineRatioReport) -> bytes:
-    """The report as a printable workbook headed in Vietnamese."""
+async def online_ratio_xlsx(
+    session: AsyncSession, pool: WorkerPool, report: OnlineRatioReport
+) -> bytes:
+    """The report as a printable workbook headed in Vietnamese, built in a worker process."""
     columns = [Column("period", "Kỳ", 10)]
     columns += [Column(k, h, w) for k, h, w in _RATIO_GROUP_COLUMNS[report.group_by]]
     columns += [
@@ -183,7 +187,8 @@ async def online_ratio_xlsx(session: AsyncSession, report: OnlineRatioReport) ->
         "total": report.overall.total,
         "ratio": report.overall.ratio,
     }
-    return xlsx_workbook(
+    return await pool.run(
+        xlsx_workbook,
         Sheet(
             title="TỶ LỆ HỒ SƠ NỘP TRỰC TUYẾN",
             subtitle_lines=[
@@ -197,7 +202,7 @@ async def online_ratio_xlsx(session: AsyncSession, report: OnlineRatioReport) ->
             note=f"Ngày theo múi giờ {REPORT_TIMEZONE_NAME}; chỉ tính hồ sơ đã tiếp nhận "
             "(không tính hồ sơ mới đăng ký, không được tiếp nhận).",
             sheet_name="Tỷ lệ trực tuyến",
-        )
+        ),
     )
 
 
@@ -295,55 +300,46 @@ def report06_csv(report: Report06) -> bytes:
     return csv_table([*group, *REPORT06_ALL_COLUMNS], [r.model_dump() for r in report.rows])
 
 
-_RECEIVED = "Số hồ sơ nhận giải quyết"
-_FINISHED = "Số hồ sơ đã giải quyết"
-_PENDING = "Số hồ sơ đang giải quyết"
-REPORT06_HEADINGS = [
-    ("received_total", "Tổng số", _RECEIVED),
-    ("received_online", "Trong kỳ: trực tuyến", _RECEIVED),
-    ("received_offline", "Trong kỳ: trực tiếp, bưu chính", _RECEIVED),
-    ("carried_over", "Từ kỳ trước chuyển qua", _RECEIVED),
-    ("finished_total", "Tổng số", _FINISHED),
-    ("finished_early", "Trả trước hạn", _FINISHED),
-    ("finished_on_time", "Trả đúng hạn", _FINISHED),
-    ("finished_late", "Trả quá hạn", _FINISHED),
-    ("pending_total", "Tổng số", _PENDING),
-    ("pending_on_time", "Trong hạn", _PENDING),
-    ("pending_overdue", "Quá hạn", _PENDING),
-]
-
-
-async def report06_xlsx(session: AsyncSession, report: Report06) -> bytes:
-    """Report 06 as a workbook headed like the official form."""
+async def report06_xlsx(
+    session: AsyncSession, pool: WorkerPool, report: Report06, recipient: str | None
+) -> bytes:
+    """Report 06 as the official form (Biểu số 06/VPCP/KSTT), built in a worker process."""
     by_domain = report.group_by == "domain"
-    columns = [
-        Column("index", "STT", 6),
-        Column("name", "Lĩnh vực" if by_domain else "Đơn vị", 34),
-        *(Column(key, heading, 12, "#,##0", group) for key, heading, group in REPORT06_HEADINGS),
-    ]
     rows = []
-    for number, row in enumerate(report.rows, start=1):
+    for row in report.rows:
         values = row.model_dump()
+        if not by_domain:
+            values.pop("unit_level", None)  # sections are levels of domain rows only
         code = row.domain_code if by_domain else row.unit_code
-        label = (row.domain_name if by_domain else row.unit_name) or code
-        values.update(index=number, name=label)
+        values["name"] = (row.domain_name if by_domain else row.unit_name) or code
         rows.append(values)
-    totals = {"name": "Tổng cộng", **report.overall.model_dump()}
-    return xlsx_workbook(
-        Sheet(
-            title="BIỂU SỐ 06 — TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH",
-            subtitle_lines=[
-                _period_line(report.from_, report.to),
-                await _scope_line(session, report.unit, report.domain),
-            ],
-            columns=columns,
-            rows=rows,
-            totals=totals,
-            note="Theo Thông tư 01/2020/TT-VPCP. Ngày theo múi giờ "
-            f"{REPORT_TIMEZONE_NAME}; không tính hồ sơ mới đăng ký và hồ sơ không được tiếp nhận.",
-            sheet_name="Biểu số 06",
-        )
+    domain_row = await catalog.get_domain(session, report.domain) if report.domain else None
+    form = Form06(
+        date_from=report.from_,
+        date_to=report.to,
+        reporting_unit=await _reporting_unit(session, report.unit),
+        recipient=recipient,
+        rows=rows,
+        totals=report.overall.model_dump(),
+        by_unit=not by_domain,
+        scope_note=(
+            f"Lĩnh vực: {(domain_row.name if domain_row else None) or report.domain}"
+            if report.domain
+            else None
+        ),
     )
+    return await pool.run(build_form06, form)
+
+
+async def _reporting_unit(session: AsyncSession, unit: str | None) -> str:
+    """The unit a report covers: the filter's unit, else the catalog's single root unit."""
+    if unit:
+        row = await catalog.get_unit(session, unit)
+        return (row.name if row else None) or unit
+    roots = [u for u in await catalog.list_units(session) if u.parent_code is None]
+    if len(roots) == 1:
+        return roots[0].name or roots[0].code
+    return "Tất cả đơn vị trong danh mục"
 
 
 # --- procedure coverage ----------------------------------------------------------------
