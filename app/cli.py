@@ -13,7 +13,7 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import migrate
+from app import migrate, serving
 from app.catalog.seed import seed_catalog
 from app.config import get_settings
 from app.db import create_engine, create_sessionmaker, resolve_database_url
@@ -80,7 +80,21 @@ def serve_command(
     host: Annotated[str | None, typer.Option(help="Default: HOST or 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="Default: PORT or 8000")] = None,
 ) -> None:
-    """Migrate, seed the catalog, and serve the API."""
+    """Migrate, seed the catalog, and serve the API; SIGTERM or SIGINT stops it and the embedded
+    PostgreSQL it started (the process then ends by that signal: exit status 143 or 130)."""
+    with serving.lifecycle(get_settings()):
+        _serve(host, port)
+
+
+@app.command("stop")
+def stop_command() -> None:
+    """Stop the service started from this checkout (DATA_DIR) and its embedded PostgreSQL."""
+    done = serving.stop_service(get_settings())
+    err.print("\n".join(done) if done else "nothing was running")
+
+
+def _serve(host: str | None, port: int | None) -> None:
+    """Start the embedded PostgreSQL if needed, migrate, seed, and run uvicorn until stopped."""
     import uvicorn
 
     from app.main import create_app
