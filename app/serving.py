@@ -67,8 +67,7 @@ def lifecycle(settings: Settings) -> Iterator[None]:
     pgdata = None if settings.database_url else pgdata_dir(settings.data_dir)
     received: int | None = None
     try:
-        if pgdata is not None:
-            recover_stale_state(pgdata)
+        # (resolve_database_url clears a stale handle file before it starts the server)
         write_pid_file(settings.data_dir)
         yield
     except Stopped as stop:
@@ -151,6 +150,26 @@ def postmaster(pgdata: Path) -> psutil.Process | None:
     return process if str(pgdata) in command else None
 
 
+def _postmaster_file_is_stale(pgdata: Path) -> bool:
+    """Whether `postmaster.pid` names a process that is certainly not this cluster's server
+    (gone, or another program since); a process we may not look at is given the benefit."""
+    try:
+        pid = int((pgdata / POSTMASTER_FILE).read_text().split("\n", 1)[0])
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):
+        return True
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE or process.name() != "postgres":
+            return True
+        return str(pgdata) not in process.cmdline()
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.AccessDenied:
+        return False
+
+
 def recover_stale_state(pgdata: Path) -> None:
     """Forget dead holders in the handle list and a `postmaster.pid` of a server that is gone."""
     if not pgdata.exists():
@@ -161,7 +180,7 @@ def recover_stale_state(pgdata: Path) -> None:
         if alive != handles:
             logger.warning("forgetting dead users of the embedded PostgreSQL: %s", handles)
             _write_handles(pgdata, alive)
-        if (pgdata / POSTMASTER_FILE).exists() and postmaster(pgdata) is None:
+        if _postmaster_file_is_stale(pgdata):
             logger.warning("removing a postmaster.pid whose server is gone")
             (pgdata / POSTMASTER_FILE).unlink()
 
