@@ -196,11 +196,21 @@ def release_embedded(pgdata: Path, pid: int | None) -> bool:
         if users:
             logger.info("the embedded PostgreSQL stays up for processes %s", users)
             return False
-        server = postmaster(pgdata)
+        server = postmaster(pgdata) or _starting_postmaster(pgdata)
         if server is None:
             return False
         stop_postgres(server)
         return True
+
+
+def _starting_postmaster(pgdata: Path) -> psutil.Process | None:
+    """A server of `pgdata` that has not written its `postmaster.pid` yet (a stop signal that
+    arrived while it was starting)."""
+    for process in psutil.process_iter(["name", "cmdline"]):
+        command = process.info["cmdline"] or []
+        if process.info["name"] == "postgres" and "-D" in command and str(pgdata) in command:
+            return process
+    return None
 
 
 def stop_postgres(server: psutil.Process, timeout: float = 30) -> None:

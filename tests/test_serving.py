@@ -132,6 +132,25 @@ def test_sigterm_then_sigint_stop_the_server_and_its_postgres_and_a_start_follow
     assert no_postgres_left(data_dir)
 
 
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_while_starting_leaves_no_postgres(data_dir: Path, stop: int) -> None:
+    """The signal arrives as soon as PostgreSQL is there, while the service migrates and seeds."""
+    with (data_dir / "serve.log").open("ab") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "app", "serve"],
+            env=service_env(data_dir, free_port()),
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    deadline = time.monotonic() + START_TIMEOUT
+    while not postmasters(data_dir / "postgres") and time.monotonic() < deadline:
+        assert server.poll() is None, "the service exited on start"
+        time.sleep(0.01)
+    server.send_signal(stop)
+    assert server.wait(60) == -stop
+    assert no_postgres_left(data_dir)
+
+
 def test_a_start_after_a_killed_run_recovers_and_its_stop_leaves_nothing(data_dir: Path) -> None:
     server, _ = start_cli(data_dir)
     server.kill()  # no clean-up at all: PostgreSQL stays, its handle file names a dead process
