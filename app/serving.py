@@ -60,8 +60,9 @@ def pgdata_dir(data_dir: Path) -> Path:
 
 @contextlib.contextmanager
 def lifecycle(settings: Settings) -> Iterator[None]:
-    """Run the body as the service: recover a stale embedded PostgreSQL first; on SIGTERM,
-    SIGINT or any other end, stop the embedded PostgreSQL; then end by the signal received."""
+    """Run the body as the service, named in the pid file; on SIGTERM, SIGINT or any other end,
+    stop the embedded PostgreSQL it used (unless others still use it); then end by the signal
+    received."""
     for sig in STOP_SIGNALS:
         signal.signal(sig, _raise_stopped)
     pgdata = None if settings.database_url else pgdata_dir(settings.data_dir)
@@ -236,6 +237,11 @@ def _pid_path(data_dir: Path) -> Path:
 def write_pid_file(data_dir: Path) -> None:
     """Record this process as the service of `data_dir` (with its start time, against reuse)."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    other = running_service(data_dir)
+    if other is not None and other.pid != os.getpid():
+        # `stop` keeps finding the first one; this one is stopped by its own signal.
+        logger.warning("another server of this checkout runs as process %s", other.pid)
+        return
     me = psutil.Process()
     _pid_path(data_dir).write_text(json.dumps({"pid": me.pid, "started": me.create_time()}))
 
