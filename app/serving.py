@@ -89,6 +89,8 @@ def lifecycle(settings: Settings) -> Iterator[None]:
         sys.stderr.flush()
         signal.signal(received, signal.SIG_DFL)
         os.kill(os.getpid(), received)
+        # Still here: PID 1 of a container, which a signal's default action does not end.
+        sys.exit(128 + received)
 
 
 # --- the embedded PostgreSQL --------------------------------------------------------------
