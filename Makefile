@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The client generator (openapi-python-client) needs typer < 0.28: its own environment.
+CODEGEN := $(VENV)/codegen
+CODEGEN_STAMP := $(CODEGEN)/.installed-stamp
 
 .PHONY: install run test lint format typecheck check migrate clean bench bench-drop lock
 
@@ -12,7 +15,12 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+$(CODEGEN_STAMP): $(STAMP) requirements-codegen.lock
+	$(PYTHON) -m venv $(CODEGEN)
+	$(CODEGEN)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-codegen.lock
+	touch $(CODEGEN_STAMP)
+
+install: $(STAMP) $(CODEGEN_STAMP)
 
 run: install  ## serve the API (embedded PostgreSQL unless DATABASE_URL is set)
 	$(BIN)/dossier-stats serve
@@ -49,6 +57,7 @@ migrate: install
 
 lock:  ## re-resolve requirements.lock from pyproject.toml (needs network)
 	$(PYTHON) -m pip install --quiet uv && $(PYTHON) -m uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 -o requirements.lock
+	$(PYTHON) -m uv pip compile requirements-codegen.in --python-version 3.11 -o requirements-codegen.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -98,9 +98,8 @@ def stop_command() -> None:
 
 def _serve(host: str | None, port: int | None) -> None:
     """Start the embedded PostgreSQL if needed, migrate, seed, and run uvicorn until stopped."""
-    import uvicorn
-
     from app.main import create_app
+    from app.server import run_server
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -123,15 +122,11 @@ def _serve(host: str | None, port: int | None) -> None:
         "create --name me --scope read --scope ingest --scope admin[/]  (the key is the last "
         "line it prints) and send it as  Authorization: Bearer KEY"
     )
-    uvicorn.run(
+    run_server(
         create_app(settings),
         host=host or settings.host,
         port=port or settings.port,
-        log_level=settings.log_level,
-        log_config=None,  # keep configure_logging's handlers: JSON lines with request ids
-        access_log=False,  # RequestIdMiddleware logs one access line per request
-        timeout_graceful_shutdown=30,
-        server_header=False,
+        settings=settings,
     )
 
 

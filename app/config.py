@@ -51,6 +51,17 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         default=0, description="Requests per key and minute (429 beyond); 0 turns it off."
     )
+    max_header_count: int = Field(default=100, description="Most request headers (431 beyond).")
+    max_header_bytes: int = Field(
+        default=16 * 1024, description="Largest request head (431 beyond)."
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        description="A connection that has not sent a whole request head by then is closed.",
+    )
+    max_connections: int = Field(
+        default=1000, description="Concurrent connections the server accepts (503 beyond)."
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Browser origins allowed to call the API (comma-separated); none by default.",

@@ -182,6 +182,8 @@ def _is_database_down(exc: BaseException) -> bool:
 
 def service_unavailable(
     detail: str = "The database is unavailable; retry shortly.",
+    *,
+    extensions: dict[str, Any] | None = None,
 ) -> JSONResponse:
     """503 problem+json telling the client when to retry."""
     return problem(
@@ -190,6 +192,7 @@ def service_unavailable(
         detail,
         slug="service-unavailable",
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        extensions=extensions,
     )
 
 

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from app.errors import RETRY_AFTER_SECONDS
+from app.errors import service_unavailable
+from app.responses import problem_response
 
 router = APIRouter(tags=["health"])
 
@@ -20,8 +21,8 @@ async def healthz() -> dict[str, str]:
     "/readyz",
     summary="Readiness",
     description="200 when the database answers and its schema is at the latest migration; "
-    "503 otherwise.",
-    responses={503: {"description": "Not ready"}},
+    "503 (problem+json, with `state` `unavailable` or `migrating`) otherwise.",
+    responses={503: problem_response("Not ready: the database is unreachable or not migrated.")},
 )
 async def readyz(request: Request) -> JSONResponse:
     head: str = request.app.state.migration_head
@@ -29,13 +30,12 @@ async def readyz(request: Request) -> JSONResponse:
         async with request.app.state.engine.connect() as conn:
             current = await conn.scalar(text("SELECT version_num FROM alembic_version"))
     except Exception as exc:  # any failure here means "not ready", whatever its kind
-        return JSONResponse(
-            {"status": "unavailable", "detail": f"database: {type(exc).__name__}"},
-            status_code=503,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        return service_unavailable(
+            f"database: {type(exc).__name__}", extensions={"state": "unavailable"}
         )
     if current != head:
-        return JSONResponse(
-            {"status": "migrating", "schema": current, "expected": head}, status_code=503
+        return service_unavailable(
+            f"the schema is at {current}, the service expects {head}",
+            extensions={"state": "migrating", "schema": current, "expected": head},
         )
     return JSONResponse({"status": "ready", "schema": current})

@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import RETRY_AFTER_SECONDS, problem
 
 
-class BodyTooLarge(Exception):
-    """Raised inside `receive` when the body passes the cap."""
+class BodyTooLarge(HTTPException):
+    """Raised inside `receive` when the body passes the cap. An HTTPException, so that FastAPI's
+    body parsing passes it on (it turns other errors into 400) and the app answers 413."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the body is over {max_bytes} bytes")
 
 
 class BodySizeLimitMiddleware:
@@ -38,7 +43,7 @@ class BodySizeLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -70,11 +75,70 @@ async def send_problem(
     title: str,
     detail: str,
     headers: dict[str, str] | None = None,
+    errors: list[dict[str, Any]] | None = None,
 ) -> None:
     """Answer a problem+json from a middleware, below the app's error handlers."""
-    response = problem(status, title, detail, slug=slug, headers=headers)
+    response = problem(status, title, detail, slug=slug, headers=headers, errors=errors)
     await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
     await send({"type": "http.response.body", "body": response.body})
+
+
+def first_header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of header `name` (lower case), as Starlette's `request.headers` reads it."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+# Headers that must come once: authentication and the rate limit would otherwise be able to
+# read different ones (issue 13, item 4).
+_SINGLE_HEADERS = (b"authorization",)
+
+
+class RequestHeadMiddleware:
+    """431 problem+json for a request head with more than `max_count` headers or more than
+    `max_bytes` of header names and values; 400 `duplicate_header` for a second Authorization
+    header. Outermost, before the rate limit, authentication or any handler runs.
+
+    The server entry point (app/server.py) bounds the head's size and time while it is read;
+    this check holds for any other ASGI server too."""
+
+    def __init__(self, app: ASGIApp, max_count: int, max_bytes: int) -> None:
+        self.app = app
+        self.max_count = max_count
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        size = sum(len(name) + len(value) + 4 for name, value in headers)
+        if len(headers) > self.max_count or size > self.max_bytes:
+            await send_problem(
+                send,
+                431,
+                "request-header-fields-too-large",
+                "Request header fields too large",
+                f"at most {self.max_count} headers and {self.max_bytes} bytes of headers; "
+                f"got {len(headers)} headers, {size} bytes",
+            )
+            return
+        for single in _SINGLE_HEADERS:
+            if sum(1 for name, _ in headers if name == single) > 1:
+                field = single.decode()
+                message = f"the {field} header may be sent only once"
+                await send_problem(
+                    send,
+                    400,
+                    "bad-request",
+                    "Bad request",
+                    message,
+                    errors=[{"loc": ["header", field], "msg": message, "code": "duplicate_header"}],
+                )
+                return
+        await self.app(scope, receive, send)
 
 
 class RequestTargetMiddleware:

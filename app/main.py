@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from pydantic.json_schema import models_json_schema
 
@@ -22,12 +23,18 @@ from app.dossiers.endpoints import router as dossiers_router
 from app.dossiers.schemas import EventBatchIn
 from app.errors import install_error_handlers
 from app.health import router as health_router
-from app.limits import BodySizeLimitMiddleware, RequestTargetMiddleware, RequestTimeoutMiddleware
+from app.limits import (
+    BodySizeLimitMiddleware,
+    RequestHeadMiddleware,
+    RequestTargetMiddleware,
+    RequestTimeoutMiddleware,
+)
 from app.logs import RequestIdMiddleware
 from app.metrics import Metrics, MetricsMiddleware
 from app.metrics import router as metrics_router
 from app.migrate import head_revision
 from app.ratelimit import RateLimitMiddleware
+from app.responses import ANSWERED_EVERYWHERE, PROBLEM_SCHEMA
 from app.security import SecurityHeadersMiddleware, install_cors
 from app.stats.endpoints import router as stats_router
 
@@ -42,6 +49,10 @@ online-filing ratio and the other figures officials are judged on, exactly and a
 * Dates: timestamps sent in carry an offset; reports use the calendar of Asia/Ho_Chi_Minh and
   `from` / `to` are local dates, both inclusive.
 * Errors are `application/problem+json` (RFC 9457) with `errors: [{loc, msg, code}]`.
+* Codes and names (in bodies, paths and query parameters) refuse control characters
+  U+0000–U+001F and U+007F (`control_character`), and a blank code is refused; dates sent or
+  asked for lie in 2000-01-01..2099-12-31 (`date_out_of_range`). One `Authorization` header per
+  request (`duplicate_header`); at most 100 headers and 16 KiB of them (431).
 """
 
 
@@ -75,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Swagger UI would otherwise load a validity badge from the validator's web site.
         swagger_ui_parameters={"validatorUrl": None},
     )
+    app.router.generate_unique_id_function = operation_id
     install_error_handlers(app)
     app.state.metrics = metrics = Metrics(app.state)
     # Added innermost first: the limits, then metrics and request ids around them, then CORS
@@ -84,6 +96,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.rate_limit_per_minute > 0:
         app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute)
     app.add_middleware(RequestTargetMiddleware)
+    app.add_middleware(
+        RequestHeadMiddleware,
+        max_count=settings.max_header_count,
+        max_bytes=settings.max_header_bytes,
+    )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     install_cors(app, settings.cors_origins)
@@ -113,5 +130,23 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name, definition in extra.get("$defs", {}).items():
         components.setdefault(name, definition)
+    components["Problem"] = PROBLEM_SCHEMA
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            answers = operation.setdefault("responses", {})
+            for status, response in ANSWERED_EVERYWHERE.items():
+                answers.setdefault(str(status), response)
     app.openapi_schema = schema
     return schema
+
+
+_VERBS = frozenset({"get", "put", "post", "delete", "patch", "list"})
+
+
+def operation_id(route: APIRoute) -> str:
+    """A clean operation id for generated clients: the handler's name, led by its HTTP method
+    unless it begins with a verb (`post_events`, `get_online_ratio`, `list_units`)."""
+    name = route.name
+    if name.split("_", 1)[0] in _VERBS:
+        return name
+    return f"{sorted(route.methods or {'get'})[0].lower()}_{name}"

@@ -140,6 +140,8 @@ class ApiKey(Base):
 
     __table_args__ = (
         CheckConstraint("scopes <@ ARRAY['ingest','read','admin']::varchar[]", name="scopes_known"),
+        # `dsk_<id>_` (or `dsk_` for keys made before 0008): never a character of the secret.
+        CheckConstraint("prefix ~ '^dsk_([0-9]+_)?$'", name="prefix_without_secret"),
     )
 
 

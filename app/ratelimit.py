@@ -1,4 +1,5 @@
-"""A per-key rate limit: a token bucket per presented key, answered 429 with Retry-After."""
+"""Rate limits: a token bucket per presented key, and one per client address for keys that fail
+authentication; answered 429 with Retry-After."""
 
 from __future__ import annotations
 
@@ -6,50 +7,34 @@ import hashlib
 import math
 import time
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.limits import send_problem
+from app.limits import first_header, send_problem
 
 _MAX_BUCKETS = 10_000
 
 
-class RateLimitMiddleware:
-    """At most `per_minute` requests per key and minute (bursts up to `per_minute`).
+class TokenBuckets:
+    """Token buckets of `capacity` tokens refilling at `rate` per second, by bucket id."""
 
-    The bucket is found by a hash of the Authorization header, before the key is looked up,
-    so a flood costs no database work and no key is kept in memory in the clear. Requests
-    without a key (probes, docs) are not limited. The limit is per process."""
+    def __init__(self, capacity: float, rate: float) -> None:
+        self.capacity = capacity
+        self.rate = rate
+        self.buckets: dict[bytes, tuple[float, float]] = {}  # id -> (tokens, at)
 
-    def __init__(self, app: ASGIApp, per_minute: int) -> None:
-        self.app = app
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self.buckets: dict[bytes, tuple[float, float]] = {}  # key hash -> (tokens, at)
+    def _current(self, bucket: bytes, now: float) -> float:
+        tokens, at = self.buckets.get(bucket, (self.capacity, now))
+        return min(self.capacity, tokens + (now - at) * self.rate)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        credential = _bearer_credential(dict(scope["headers"]).get(b"authorization"))
-        if credential:
-            wait = self._take(hashlib.sha256(credential).digest()[:16])
-            if wait > 0:
-                await send_problem(
-                    send,
-                    429,
-                    "too-many-requests",
-                    "Too many requests",
-                    f"this key is limited to {int(self.capacity)} requests per minute",
-                    headers={"Retry-After": str(math.ceil(wait))},
-                )
-                return
-        await self.app(scope, receive, send)
+    def wait(self, bucket: bytes) -> float:
+        """0 when the bucket holds a token, else the seconds until it will (takes nothing)."""
+        tokens = self._current(bucket, time.monotonic())
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
 
-    def _take(self, bucket: bytes) -> float:
+    def take(self, bucket: bytes) -> float:
         """Take one token; 0 when granted, else the seconds until one is available."""
         now = time.monotonic()
-        tokens, at = self.buckets.get(bucket, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - at) * self.rate)
+        tokens = self._current(bucket, now)
         if tokens < 1:
             self.buckets[bucket] = (tokens, now)
             return (1 - tokens) / self.rate
@@ -62,6 +47,70 @@ class RateLimitMiddleware:
         """Drop buckets that have refilled: they carry no state worth keeping."""
         refill = self.capacity / self.rate
         self.buckets = {k: v for k, v in self.buckets.items() if now - v[1] < refill}
+
+
+class RateLimitMiddleware:
+    """At most `per_minute` requests per key and minute (bursts up to `per_minute`), and at most
+    `per_minute` failed authentications per client address and minute.
+
+    The key's bucket is found by a hash of the Authorization header, before the key is looked
+    up, so a flood costs no database work and no key is kept in memory in the clear. A key
+    that answers 401 is unknown: each costs a look-up and each would get a fresh bucket, so
+    those failures are also counted per client address, and an address over its limit is
+    refused before any look-up until it earns tokens back (keys that have authenticated
+    before are not held back by it). Requests without a key (probes, docs) are not limited.
+    The limits are per process."""
+
+    def __init__(self, app: ASGIApp, per_minute: int) -> None:
+        self.app = app
+        self.capacity = float(per_minute)
+        self.keys = TokenBuckets(self.capacity, per_minute / 60.0)
+        self.addresses = TokenBuckets(self.capacity, per_minute / 60.0)
+        self.known: dict[bytes, None] = {}  # key buckets that have authenticated (bounded)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # The first header, as authentication reads it (a second one is refused before this).
+        credential = _bearer_credential(first_header(scope, b"authorization"))
+        if not credential:
+            await self.app(scope, receive, send)
+            return
+        bucket = hashlib.sha256(credential).digest()[:16]
+        client = scope.get("client")
+        address = (client[0] if client else "").encode()
+        if bucket not in self.known:
+            wait = self.addresses.wait(address)
+            if wait > 0:
+                await self._refuse(send, wait, "failed authentications from this address are")
+                return
+        wait = self.keys.take(bucket)
+        if wait > 0:
+            await self._refuse(send, wait, "this key is")
+            return
+
+        async def watching_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                if message["status"] == 401:
+                    self.addresses.take(address)
+                elif bucket not in self.known:
+                    if len(self.known) >= _MAX_BUCKETS:
+                        self.known.clear()
+                    self.known[bucket] = None
+            await send(message)
+
+        await self.app(scope, receive, watching_send)
+
+    async def _refuse(self, send: Send, wait: float, what: str) -> None:
+        await send_problem(
+            send,
+            429,
+            "too-many-requests",
+            "Too many requests",
+            f"{what} limited to {int(self.capacity)} requests per minute",
+            headers={"Retry-After": str(math.ceil(wait))},
+        )
 
 
 def _bearer_credential(authorization: bytes | None) -> bytes | None:

@@ -30,21 +30,28 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+PROBLEM_REF = "#/components/schemas/Problem"
+
+
+def problem_response(description: str, example: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An OpenAPI response answered as problem+json, referring to the one `Problem` schema."""
+    media: dict[str, Any] = {"schema": {"$ref": PROBLEM_REF}}
+    if example is not None:
+        media["example"] = example
+    return {"description": description, "content": {"application/problem+json": media}}
+
+
 def _problem(description: str, status: int, title: str, detail: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {
-            "application/problem+json": {
-                "schema": PROBLEM_SCHEMA,
-                "example": {
-                    "type": f"https://dossier-stats.example/problems/{title.lower().replace(' ', '-')}",
-                    "title": title,
-                    "status": status,
-                    "detail": detail,
-                },
-            }
+    slug = title.lower().replace(" ", "-")
+    return problem_response(
+        description,
+        {
+            "type": f"https://dossier-stats.example/problems/{slug}",
+            "title": title,
+            "status": status,
+            "detail": detail,
         },
-    }
+    )
 
 
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -65,7 +72,8 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
         "query.from: Field required",
     ),
     429: _problem(
-        "Over the key's rate limit (when one is configured); retry after `Retry-After`.",
+        "Over the key's rate limit, or too many failed authentications from the client's "
+        "address (when a limit is configured); retry after `Retry-After`.",
         429,
         "Too many requests",
         "this key is limited to 600 requests per minute",
@@ -91,7 +99,7 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 }
 TOO_LARGE: dict[int | str, dict[str, Any]] = {
     413: _problem(
-        "Body over 10 MiB or more than 5,000 events.",
+        "Body over 10 MiB (declared or streamed), or more than 5,000 events.",
         413,
         "Payload too large",
         "at most 5000 events per request",
@@ -107,3 +115,28 @@ def hand_read_body(model: type[BaseModel]) -> dict[str, Any]:
     if extra.get("examples"):
         media["example"] = extra["examples"][0]
     return {"requestBody": {"required": True, "content": {"application/json": media}}}
+
+
+# What the middlewares can answer on any path, before a handler runs: every operation lists
+# these (unless it documents its own), so the document names every status a client can get.
+ANSWERED_EVERYWHERE: dict[int, dict[str, Any]] = {
+    400: _problem(
+        "Malformed request: a second Authorization header (`duplicate_header`), NUL bytes in "
+        "the path or query, or a body that cannot be parsed.",
+        400,
+        "Bad request",
+        "the authorization header may be sent only once",
+    ),
+    413: TOO_LARGE[413],
+    414: _problem(
+        "The query string is over 4,096 bytes.", 414, "URI too long", "the query is too long"
+    ),
+    429: AUTH_ERRORS[429],
+    431: _problem(
+        "More than 100 request headers, or more than 16 KiB of them.",
+        431,
+        "Request header fields too large",
+        "at most 100 headers and 16384 bytes of headers",
+    ),
+    503: AUTH_ERRORS[503],
+}

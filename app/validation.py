@@ -1,31 +1,87 @@
-"""Reusable input types: bounded strings without NUL bytes, timestamps that carry an offset."""
+"""Reusable input types: codes and names without control characters, bounded dates, timestamps
+that carry an offset. Bodies, path segments and query parameters all use these, so one rule
+holds at every door."""
 
 import datetime as dt
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+)
+from pydantic_core import PydanticCustomError
+
+from app.localtime import local_date
+
+# C0 control characters and DEL (contract section 2 v2): they break spreadsheets and CSV
+# readers, and PostgreSQL text cannot hold NUL at all.
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+
+# The dates the API accepts, sent or asked for (local dates, both inclusive).
+EARLIEST_DATE = dt.date(2000, 1, 1)
+LATEST_DATE = dt.date(2099, 12, 31)
+DATE_RANGE_TEXT = f"between {EARLIEST_DATE} and {LATEST_DATE}"
 
 
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL bytes")
+def refuse_control_characters(value: Any) -> Any:
+    """Refuse text holding a C0 control character or DEL (checked before any trimming)."""
+    if isinstance(value, str):
+        found = _CONTROL_CHARACTER.search(value)
+        if found:
+            raise PydanticCustomError(
+                "control_character",
+                "must not contain control characters (U+0000–U+001F, U+007F); "
+                f"found U+{ord(found.group()):04X} at position {found.start()}",
+            )
     return value
 
 
-def _reasonable_year(value: dt.datetime) -> dt.datetime:
-    if not 1900 <= value.year <= 2200:
-        raise ValueError("year must be between 1900 and 2200")
+def _not_blank(value: str) -> str:
+    # Pydantic checks min_length before stripping, so " " would pass as "".
+    if not value:
+        raise PydanticCustomError("string_too_short", "must not be empty or blank")
     return value
 
 
+def _date_in_range(value: dt.date) -> dt.date:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise PydanticCustomError(
+            "date_out_of_range", "must be a date {range}", {"range": DATE_RANGE_TEXT}
+        )
+    return value
+
+
+def _timestamp_in_range(value: dt.datetime) -> dt.datetime:
+    # The year first: converting year 1 or 9999 to local time would overflow.
+    near = EARLIEST_DATE.year - 1 <= value.year <= LATEST_DATE.year + 1
+    day = local_date(value) if near else None
+    if day is None or not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise PydanticCustomError(
+            "date_out_of_range",
+            "must fall on a local date {range}",
+            {"range": DATE_RANGE_TEXT},
+        )
+    return value
+
+
+_TEXT = BeforeValidator(refuse_control_characters)
+
+# A code: trimmed, then 1–64 characters (so a blank code is refused).
 Code = Annotated[
     str,
+    _TEXT,
     StringConstraints(min_length=1, max_length=64, strip_whitespace=True),
-    AfterValidator(_no_nul),
+    AfterValidator(_not_blank),
 ]
-EventId = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_no_nul)]
-Name = Annotated[str, StringConstraints(max_length=500), AfterValidator(_no_nul)]
-Timestamp = Annotated[AwareDatetime, AfterValidator(_reasonable_year)]
+EventId = Annotated[str, _TEXT, StringConstraints(min_length=1, max_length=128)]
+Name = Annotated[str, _TEXT, StringConstraints(max_length=500)]
+Timestamp = Annotated[AwareDatetime, AfterValidator(_timestamp_in_range)]
+ReportDate = Annotated[dt.date, AfterValidator(_date_in_range)]
 
 
 class StrictInput(BaseModel):

@@ -150,6 +150,8 @@ async def test_database_stopped_mid_ingest_answers_503_and_applies_nothing(
     assert_unavailable(await faulty_api.get("/v1/dossiers/D0"))
     ready = await faulty_api.get("/readyz")
     assert ready.status_code == 503
+    assert ready.headers["content-type"] == "application/problem+json"
+    assert ready.json()["state"] == "unavailable"
     assert "retry-after" in ready.headers
     blocker.terminate()
 

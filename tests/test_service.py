@@ -28,7 +28,10 @@ async def test_readyz_is_503_when_the_schema_is_behind(
     try:
         response = await client.get("/readyz")
         assert response.status_code == 503
-        assert response.json()["status"] == "migrating"
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["state"] == "migrating"
+        assert response.json()["status"] == 503
+        assert "retry-after" in response.headers
     finally:
         async with engine.begin() as conn:
             await conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})

@@ -11,10 +11,13 @@ from app.catalog.schemas import DomainIn, DomainOut, ProcedureIn, ProcedureOut, 
 from app.db import SessionDep
 from app.keys.dependencies import AdminKey, ReadKey
 from app.responses import AUTH_ERRORS, CONFLICT
+from app.validation import Code
 
 router = APIRouter(prefix="/v1", tags=["catalog"], responses=AUTH_ERRORS)
 
-CodePath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[^\x00/]+$")]
+CodePath = Annotated[
+    Code, Path(pattern=r"^[^/]+$", description="The code (no control characters).")
+]
 
 
 @router.put(
@@ -94,6 +97,6 @@ async def put_procedure(
 async def list_procedures(
     session: SessionDep,
     _: ReadKey,
-    domain: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    domain: Annotated[Code | None, Query(description="Only this domain.")] = None,
 ) -> list[ProcedureOut]:
     return await service.list_procedures(session, domain)

@@ -85,6 +85,18 @@ _ENSURE_PROCEDURES = text(
 )
 
 
+# Advisory lock space 3 (spaces 1 and 2 are the dossier and summary locks of ingest), key 0:
+# the unit tree as a whole.
+_LOCK_UNIT_TREE = text("SELECT pg_advisory_xact_lock(3, 0)")
+
+
+async def lock_unit_tree(session: AsyncSession) -> None:
+    """Serialize changes of the unit tree until this transaction ends: a check that the tree
+    stays a tree then sees every change committed before it (two concurrent re-parentings
+    could otherwise each pass the check and together make a loop)."""
+    await session.execute(_LOCK_UNIT_TREE)
+
+
 async def unit_subtree(session: AsyncSession, root: str) -> set[str]:
     """The codes of `root` and every unit below it (empty when `root` is unknown)."""
     return set((await session.scalars(_SUBTREE, {"root": root})).all())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
@@ -11,12 +11,19 @@ from app.validation import Code, Name, StrictInput
 from app.vocabulary import UnitLevel
 
 
+def _numeric_defaults(schema: dict[str, Any]) -> None:
+    """Document decimal defaults as the numbers clients send (pydantic writes `'0.20'`, a
+    string, which makes the OpenAPI document invalid), and give the example."""
+    for prop in schema.get("properties", {}).values():
+        if isinstance(prop.get("default"), str):
+            prop["default"] = float(prop["default"])
+    schema["examples"] = [{"name": "Tư pháp", "online_target": 0.6}]
+
+
 class DomainIn(StrictInput):
     """A domain as PUT by an administrator."""
 
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"name": "Tư pháp", "online_target": 0.6}]}
-    )
+    model_config = ConfigDict(json_schema_extra=_numeric_defaults)
 
     name: Name = Field(description="Domain name (TenLinhVuc).")
     # Documented as the number clients send (a decimal string is accepted, not advertised).

@@ -54,6 +54,7 @@ async def list_domains(session: AsyncSession) -> list[DomainOut]:
 async def put_unit(session: AsyncSession, code: str, body: UnitIn) -> tuple[UnitOut, bool]:
     """Create or replace a unit; its parent must exist and must not lie below it, and its
     agency code (kept when omitted) must not belong to another unit."""
+    await repository.lock_unit_tree(session)
     if body.parent_code is not None:
         if body.parent_code == code:
             raise validation_failed(

@@ -14,6 +14,7 @@ from app.errors import ValidationFailed, field_error
 from app.keys.dependencies import IngestKey, ReadKey
 from app.metrics import metrics_of
 from app.responses import AUTH_ERRORS, NOT_FOUND, TOO_LARGE, hand_read_body
+from app.validation import Code
 
 router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
 
@@ -74,6 +75,6 @@ async def post_events(request: Request, session: SessionDep, key: IngestKey) -> 
     responses=NOT_FOUND,
 )
 async def get_dossier(
-    code: Annotated[str, Path(min_length=1, max_length=64)], session: SessionDep, _: ReadKey
+    code: Annotated[Code, Path(description="The dossier code.")], session: SessionDep, _: ReadKey
 ) -> DossierOut:
     return await service.get_dossier(session, code)

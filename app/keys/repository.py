@@ -31,6 +31,14 @@ async def find_active_by_name(session: AsyncSession, name: str, source: str) -> 
     )
 
 
+_NEXT_ID = text("SELECT nextval(pg_get_serial_sequence('api_keys', 'id'))")
+
+
+async def next_id(session: AsyncSession) -> int:
+    """An id for a new key, taken before the key is made: the id is part of the key."""
+    return int(await session.scalar(_NEXT_ID) or 0)
+
+
 async def add(session: AsyncSession, key: ApiKey) -> ApiKey:
     """Store a new key."""
     session.add(key)

@@ -61,12 +61,17 @@ async def create_key(
         raise ValidationFailed("name must not be empty")
     if unit_code is not None and await session.get(Unit, unit_code) is None:
         raise NotFound(f"unit {unit_code!r} is not in the catalog")
-    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    # `dsk_<id>_<secret>`: the stored prefix is `dsk_<id>_`, which tells an operator which key
+    # a leaked or logged string is without showing any of its secret.
+    key_id = await repository.next_id(session)
+    prefix = f"{KEY_PREFIX}{key_id}_"
+    secret = prefix + secrets.token_urlsafe(32)
     key = ApiKey(
+        id=key_id,
         name=name,
         source=source or name,
         key_hash=hash_key(secret),
-        prefix=secret[:12],
+        prefix=prefix,
         scopes=sorted(set(scopes)),
         unit_code=unit_code,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
@@ -25,6 +24,7 @@ from app.stats.schemas import (
     Report06,
     TableFormat,
 )
+from app.validation import DATE_RANGE_TEXT, Code, ReportDate
 
 router = APIRouter(prefix="/v1/stats", tags=["statistics"], responses=AUTH_ERRORS)
 
@@ -96,12 +96,15 @@ def _file_responses(example_csv: str, xlsx: bool = True) -> dict[int | str, dict
     }
 
 
-DateFrom = Annotated[dt.date, Query(alias="from", description="First local date, inclusive.")]
-DateTo = Annotated[dt.date, Query(alias="to", description="Last local date, inclusive.")]
-UnitQuery = Annotated[
-    str | None, Query(min_length=1, max_length=64, description="A unit and all units below it.")
+DateFrom = Annotated[
+    ReportDate,
+    Query(alias="from", description=f"First local date, inclusive; {DATE_RANGE_TEXT}."),
 ]
-DomainQuery = Annotated[str | None, Query(min_length=1, max_length=64, description="One domain.")]
+DateTo = Annotated[
+    ReportDate, Query(alias="to", description=f"Last local date, inclusive; {DATE_RANGE_TEXT}.")
+]
+UnitQuery = Annotated[Code | None, Query(description="A unit and all units below it.")]
+DomainQuery = Annotated[Code | None, Query(description="One domain.")]
 
 
 @router.get(
