@@ -30,6 +30,7 @@ async def read_batch(
     *,
     fail: Fail = invalid,
     check_object: Callable[[dict[str, Any]], None] | None = None,
+    bare_list: bool = False,
 ) -> list[Any]:
     """The list under `field` of a JSON object body, checked as a whole."""
     try:
@@ -40,9 +41,11 @@ async def read_batch(
     if json_depth_exceeds(body, settings.max_json_depth):
         message = f"arrays and objects nest at most {settings.max_json_depth} levels deep"
         raise fail(message, ["body"], "json_too_deep")
-    if not isinstance(body, dict):
+    if bare_list and isinstance(body, list):  # the body may be the list itself
+        body = {field: body}
+    elif not isinstance(body, dict):
         raise fail(f"body must be an object with '{field}'", ["body"], "object_type")
-    if check_object is not None:
+    elif check_object is not None:
         check_object(body)
     items = body.get(field)
     if not isinstance(items, list):

@@ -93,6 +93,10 @@ class Unit(Base):
     level: Mapped[str | None] = mapped_column(String(16))
     # The national agency id (e.g. 000.28.31.H26) that sync records may name in DonViXuLy.
     agency_code: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Other names the national body may give the unit in DonViXuLy (matched trimmed, casefolded).
+    aliases: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), server_default=text("'{}'"), nullable=False
+    )
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
 
@@ -170,6 +174,11 @@ class Dossier(Base):
     due_on: Mapped[dt.date | None] = mapped_column(Date, Computed(_local_date("due_at")))
     occurred_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False)
     last_event_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    # Sent without a level (no MucDo): `service_level` is the procedure's catalog level, and
+    # moves with it.
+    follows_procedure_level: Mapped[bool] = mapped_column(
+        server_default=text("false"), nullable=False
+    )
     event_count: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
@@ -178,6 +187,11 @@ class Dossier(Base):
         CheckConstraint(_in("status", STATUSES), name="status_known"),
         CheckConstraint(_in("channel", CHANNELS), name="channel_known"),
         CheckConstraint("service_level IN (2, 3, 4)", name="service_level_known"),
+        Index(
+            "ix_dossiers_procedure_code_following",
+            "procedure_code",
+            postgresql_where=text("follows_procedure_level"),
+        ),
         # No index on dates: reports read the summary tables, never scan dossiers.
     )
 

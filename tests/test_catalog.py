@@ -62,6 +62,7 @@ async def test_put_unit_places_it_in_the_tree(api: httpx.AsyncClient) -> None:
         "parent_code": "282",
         "level": "commune",
         "agency_code": None,
+        "aliases": [],
     }
 
 
@@ -99,3 +100,10 @@ async def test_agency_code_of_another_unit_is_409(api: httpx.AsyncClient) -> Non
     response = await api.put("/v1/units/10447", json=body)
     assert response.status_code == 409
     assert response.json()["errors"][0]["code"] == "agency_code_taken"
+
+
+async def test_a_query_parameter_given_twice_is_a_422_naming_it(api: httpx.AsyncClient) -> None:
+    response = await api.get("/v1/procedures", params=[("domain", "TP"), ("domain", "DD")])
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["loc"] == ["query", "domain"]

@@ -57,6 +57,7 @@ async def test_record_is_mapped_to_the_dossier_state(api: httpx.AsyncClient) -> 
         "message": "Thành công",
         "applied": 1,
         "duplicates": 0,
+        "stale": 0,
         "rejected": [],
     }
     dossier = (await api.get("/v1/dossiers/000.28.31.H26-170209-0001")).json()
@@ -146,28 +147,27 @@ async def test_agency_code_maps_to_its_unit(api: httpx.AsyncClient) -> None:
     assert dossier["unit_code"] == "10444"
 
 
-async def test_unknown_unit_joins_the_catalog_like_a_native_event(
+async def test_unknown_unit_is_rejected_and_never_added_to_the_catalog(
     api: httpx.AsyncClient,
 ) -> None:
-    await sync(api, record(DonViXuLy="000.00.00.H56"))
-    units = {u["code"] for u in (await api.get("/v1/units")).json()}
-    assert "000.00.00.H56" in units
+    units_before = (await api.get("/v1/units")).json()
+    result = await sync(api, record(DonViXuLy="000.00.00.H56"))
+    assert result["applied"] == 0 and result["error_code"] == 1
+    [rejected] = result["rejected"]
+    assert rejected["errors"][0]["loc"] == ["data", 0, "DonViXuLy"]
+    assert rejected["errors"][0]["code"] == "unit_unknown"
+    assert (await api.get("/v1/units")).json() == units_before
 
 
 async def test_missing_level_comes_from_the_procedure_catalog(api: httpx.AsyncClient) -> None:
     await sync(api, record("H1", MucDo=4))  # the procedure joins the catalog at level 4
     result = await sync(api, record("H2", MucDo=None), record("H3", MaTTHC="2.002492", MucDo=""))
-    assert result["applied"] == 1
+    assert result["applied"] == 2 and result["rejected"] == []
     assert (await api.get("/v1/dossiers/H2")).json()["service_level"] == 4
-    [rejected] = result["rejected"]
-    assert rejected["index"] == 1 and rejected["MaHoSo"] == "H3"
-    assert rejected["errors"] == [
-        {
-            "loc": ["data", 1, "MucDo"],
-            "msg": "procedure 2.002492 has no known service level; send MucDo",
-            "code": "service_level_unknown",
-        }
-    ]
+    # A procedure the catalog lacks joins it at level 2, and so does its dossier.
+    assert (await api.get("/v1/dossiers/H3")).json()["service_level"] == 2
+    procedures = {p["code"]: p for p in (await api.get("/v1/procedures")).json()}
+    assert procedures["2.002492"]["service_level"] == 2
 
 
 async def test_bad_records_are_rejected_by_national_field_and_the_rest_stored(
@@ -184,13 +184,15 @@ async def test_bad_records_are_rejected_by_national_field_and_the_rest_stored(
         record("H7", TrangThaiHoSo=True),
     )
     assert result["applied"] == 1 and result["duplicates"] == 0
-    assert result["message"] == "Thành công một phần: 6 hồ sơ bị từ chối"
+    assert result["error_code"] == 1
+    assert "thành công" not in result["message"].casefold()
     found = {r["index"]: (r["MaHoSo"], r["errors"][0]) for r in result["rejected"]}
     assert found[0][1]["loc"] == ["data", 0, "KenhThucHien"]
     assert found[0][1]["code"] == "channel_unknown"
     assert found[1][1]["loc"] == ["data", 1, "NgayTiepNhan"]
     assert found[1][1]["code"] == "date_format"
     assert found[3][0] == "H4" and "received_at is required" in found[3][1]["msg"]
+    assert found[3][1]["loc"] == ["data", 3, "NgayTiepNhan"]
     assert found[4] == (
         None,
         {"loc": ["data", 4], "msg": "expected an object", "code": "object_type"},

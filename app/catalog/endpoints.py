@@ -4,16 +4,31 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from app.catalog import service
 from app.catalog.schemas import DomainIn, DomainOut, ProcedureIn, ProcedureOut, UnitIn, UnitOut
 from app.db import SessionDep
+from app.errors import validation_failed
 from app.keys.dependencies import AdminKey, ReadKey
 from app.responses import AUTH_ERRORS, CONFLICT
 from app.validation import Code
 
-router = APIRouter(prefix="/v1", tags=["catalog"], responses=AUTH_ERRORS)
+
+def _single_valued_query(request: Request) -> None:
+    """A query parameter given twice is refused, not silently read as its last value."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    for name in dict.fromkeys(names):
+        if names.count(name) > 1:
+            raise validation_failed(["query", name], "given more than once", "repeated_parameter")
+
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["catalog"],
+    responses=AUTH_ERRORS,
+    dependencies=[Depends(_single_valued_query)],
+)
 
 CodePath = Annotated[
     Code, Path(pattern=r"^[^/]+$", description="The code (no control characters).")
@@ -49,7 +64,9 @@ async def list_domains(session: SessionDep, _: ReadKey) -> list[DomainOut]:
     "/units/{code}",
     summary="Create or replace a unit",
     description="Places a unit in the unit tree. `parent_code` must be a known unit that does "
-    "not lie below this one. Answers 201 when created, 200 when replaced. Scope `admin`.",
+    "not lie below this one. `agency_code` and `aliases` name the unit for the national sync "
+    "body's `DonViXuLy`; a PUT that omits them keeps the stored values. Answers 201 when "
+    "created, 200 when replaced. Scope `admin`.",
     response_model=UnitOut,
     responses={201: {"description": "Created", "model": UnitOut}, **CONFLICT},
 )
@@ -76,7 +93,9 @@ async def list_units(session: SessionDep, _: ReadKey) -> list[UnitOut]:
     summary="Create or replace a procedure",
     description="Sets a procedure's name, domain, online service level (2, 3, 4) and the "
     "administrative levels that handle it. Once PUT, the catalog's values win over those that "
-    "events carry. Answers 201 when created, 200 when replaced. Scope `admin`.",
+    "events carry. Dossiers sent in the national format without `MucDo` follow the procedure's "
+    "level: a change of `service_level` moves each of them, and every figure, at once. "
+    "Answers 201 when created, 200 when replaced. Scope `admin`.",
     response_model=ProcedureOut,
     responses={201: {"description": "Created", "model": ProcedureOut}},
 )

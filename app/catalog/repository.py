@@ -212,14 +212,18 @@ async def upsert_unit(
     parent_code: str | None,
     level: str,
     agency_code: str | _Keep | None = KEEP,
+    aliases: list[str] | _Keep = KEEP,
 ) -> tuple[Unit, bool]:
     """Create or replace a unit; returns it and whether it was created.
 
-    `agency_code=KEEP` leaves a stored agency code as it is (and sets none on a new unit).
+    `agency_code=KEEP` and `aliases=KEEP` leave the stored values as they are (and set none on
+    a new unit).
     """
     values: dict[str, object] = {"name": name, "parent_code": parent_code, "level": level}
     if not isinstance(agency_code, _Keep):
         values["agency_code"] = agency_code
+    if not isinstance(aliases, _Keep):
+        values["aliases"] = aliases
     stmt = (
         insert(Unit)
         .values(code=code, **values)

@@ -5,10 +5,21 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from app.validation import Code, Name, StrictInput
 from app.vocabulary import UnitLevel
+
+
+def _alias(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("an alias must not be blank")
+    return value
+
+
+# A unit's other name: not blank, trimmed.
+Alias = Annotated[Name, AfterValidator(_alias)]
 
 
 def _numeric_defaults(schema: dict[str, Any]) -> None:
@@ -76,6 +87,7 @@ class UnitIn(StrictInput):
                     "parent_code": "282",
                     "level": "commune",
                     "agency_code": "000.28.31.H26",
+                    "aliases": ["UBND xã Đồng Tâm", "Bộ phận một cửa xã Đồng Tâm"],
                 }
             ]
         }
@@ -88,6 +100,13 @@ class UnitIn(StrictInput):
         default=None,
         description="The national agency id (e.g. `000.28.31.H26`) that sync records may send "
         "in `DonViXuLy` for this unit; unique. Omitted: the stored one is kept; null: cleared.",
+    )
+    aliases: list[Alias] | None = Field(
+        default=None,
+        max_length=50,
+        description="Other names the national body may send in `DonViXuLy` for this unit "
+        "(e.g. `UBND xã Đồng Tâm`), matched after trimming and case folding. Omitted: the "
+        "stored ones are kept; null or `[]`: none.",
     )
 
 
@@ -103,6 +122,7 @@ class UnitOut(BaseModel):
                     "parent_code": "282",
                     "level": "commune",
                     "agency_code": "000.28.31.H26",
+                    "aliases": ["UBND xã Đồng Tâm"],
                 }
             ]
         }
@@ -113,6 +133,7 @@ class UnitOut(BaseModel):
     parent_code: str | None
     level: UnitLevel | None
     agency_code: str | None = None
+    aliases: list[str] = Field(default_factory=list)
 
 
 class ProcedureIn(StrictInput):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import repository
@@ -13,6 +15,8 @@ from app.catalog.schemas import (
     UnitIn,
     UnitOut,
 )
+from app.dossiers import repository as dossiers
+from app.dossiers import service as ingest
 from app.errors import Conflict, field_error, validation_failed
 from app.models import Domain, Procedure, Unit
 
@@ -35,6 +39,7 @@ def unit_out(unit: Unit) -> UnitOut:
         parent_code=unit.parent_code,
         level=unit.level,
         agency_code=unit.agency_code,
+        aliases=list(unit.aliases),
     )
 
 
@@ -86,10 +91,33 @@ async def put_unit(session: AsyncSession, code: str, body: UnitIn) -> tuple[Unit
                     )
                 ],
             )
+    aliases = (
+        _distinct_aliases(body.aliases or [])
+        if "aliases" in body.model_fields_set
+        else repository.KEEP
+    )
     unit, created = await repository.upsert_unit(
-        session, code, body.name, body.parent_code, body.level, agency_code
+        session, code, body.name, body.parent_code, body.level, agency_code, aliases
     )
     return unit_out(unit), created
+
+
+def _distinct_aliases(aliases: list[str]) -> list[str]:
+    """Aliases in the order given, without repeats (as matched: trimmed and casefolded)."""
+    seen: set[str] = set()
+    kept = []
+    for alias in aliases:
+        folded = fold_name(alias)
+        if folded not in seen:
+            seen.add(folded)
+            kept.append(alias)
+    return kept
+
+
+def fold_name(name: str) -> str:
+    """A unit name or alias as DonViXuLy matches it: trimmed, inner spaces collapsed,
+    case-folded, in one Unicode normal form."""
+    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
 
 
 async def list_units(session: AsyncSession) -> list[UnitOut]:
@@ -112,13 +140,16 @@ def procedure_out(procedure: Procedure) -> ProcedureOut:
 async def put_procedure(
     session: AsyncSession, code: str, body: ProcedureIn
 ) -> tuple[ProcedureOut, bool]:
-    """Create or replace a procedure; its domain must be in the catalog."""
+    """Create or replace a procedure; its domain must be in the catalog. Dossiers that follow
+    the procedure's level (sent without one) move with it, and every figure with them."""
     if await repository.get_domain(session, body.domain_code) is None:
         raise validation_failed(
             ["body", "domain_code"],
             f"domain {body.domain_code!r} is not in the catalog",
             "unknown_domain",
         )
+    # Exclusive: no ingest reads this procedure's level until the change commits.
+    await dossiers.lock_procedures(session, [code], shared=False)
     procedure, created = await repository.upsert_procedure(
         session,
         code,
@@ -129,6 +160,7 @@ async def put_procedure(
             "unit_levels": sorted(set(body.unit_levels)),
         },
     )
+    await ingest.follow_procedure_level(session, code, body.service_level)
     return procedure_out(procedure), created
 
 

@@ -12,18 +12,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.dossiers.repository import STATE_COLUMNS
 
-_UNITS_NAMED = text(
+_UNITS_BY_CODE = text(
     "SELECT code, agency_code FROM units"
     " WHERE code = ANY(CAST(:names AS varchar[])) OR agency_code = ANY(CAST(:names AS varchar[]))"
+)
+
+_NAMED_UNITS = text(
+    "SELECT code, name, aliases FROM units WHERE name IS NOT NULL OR cardinality(aliases) > 0"
 )
 
 _PROCEDURE_LEVELS = text(
     "SELECT code, service_level FROM procedures WHERE code = ANY(CAST(:codes AS varchar[]))"
 )
 
-# Only the columns a snapshot sets; received_on, occurred_at and last_event_id are derived.
-SNAPSHOT_COLUMNS = tuple(
-    c for c in STATE_COLUMNS if c not in ("received_on", "occurred_at", "last_event_id")
+# Only the columns a snapshot sets (received_on, occurred_at and last_event_id are derived), and
+# whether its level follows the procedure's.
+SNAPSHOT_COLUMNS = (
+    *(c for c in STATE_COLUMNS if c not in ("received_on", "occurred_at", "last_event_id")),
+    "follows_procedure_level",
 )
 
 _STORED_STATES = text(
@@ -41,18 +47,32 @@ class StoredState:
     snapshot: dict[str, Any]
 
 
-async def resolve_units(session: AsyncSession, names: Sequence[str]) -> dict[str, str]:
-    """Unit code for each DonViXuLy value that is a unit's agency code or a unit code.
+@dataclass(frozen=True)
+class NamedUnit:
+    """A unit's name and aliases, as DonViXuLy may spell them."""
 
-    An agency code wins over a unit code of the same spelling: a unit auto-created from an
-    unmapped agency id must not keep catching records once an administrator maps that id.
-    """
-    if not names:
-        return {}
-    rows = (await session.execute(_UNITS_NAMED, {"names": sorted(set(names))})).all()
-    resolved = {row.code: row.code for row in rows}
-    resolved.update({row.agency_code: row.code for row in rows if row.agency_code is not None})
-    return resolved
+    code: str
+    name: str | None
+    aliases: list[str]
+
+
+async def units_by_code(
+    session: AsyncSession, values: Sequence[str]
+) -> tuple[set[str], dict[str, str]]:
+    """Of these DonViXuLy values: the ones that are unit codes, and each agency code's unit."""
+    if not values:
+        return set(), {}
+    rows = (await session.execute(_UNITS_BY_CODE, {"names": sorted(set(values))})).all()
+    wanted = set(values)
+    codes = {row.code for row in rows if row.code in wanted}
+    agencies = {row.agency_code: row.code for row in rows if row.agency_code in wanted}
+    return codes, agencies
+
+
+async def named_units(session: AsyncSession) -> list[NamedUnit]:
+    """Every unit that has a name or an alias."""
+    rows = await session.execute(_NAMED_UNITS)
+    return [NamedUnit(row.code, row.name, list(row.aliases)) for row in rows]
 
 
 async def procedure_levels(session: AsyncSession, codes: Sequence[str]) -> dict[str, int]:

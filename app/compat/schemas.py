@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from app.localtime import REPORT_TIMEZONE
@@ -13,6 +20,9 @@ from app.validation import Code, Name
 from app.vocabulary import CHANNELS, STATUSES, Channel, ServiceLevel, Status
 
 SERVICE_NAME = "DongBoHoSoMC"
+# The progress stream: one processing step of a dossier per record.
+PROGRESS_SERVICE = "CapNhatTienDoHoSoMC"
+SERVICES = (SERVICE_NAME, PROGRESS_SERVICE)
 
 # KenhThucHien 1…3 and TrangThaiHoSo 1…10 number the vocabularies in their order.
 CHANNEL_BY_CODE: dict[int, str] = dict(enumerate(CHANNELS, start=1))
@@ -24,6 +34,13 @@ def _blank_to_none(value: Any) -> Any:
     if isinstance(value, str) and not value.strip():
         return None
     return value
+
+
+def _drop_absent(raw: Any) -> Any:
+    """`""` and `null` count as absent: a required field sent so is `missing`."""
+    if isinstance(raw, dict):
+        return {k: v for k, v in raw.items() if _blank_to_none(v) is not None}
+    return raw
 
 
 def _number_as_text(value: Any) -> Any:
@@ -94,9 +111,20 @@ def parse_national_date(value: Any) -> dt.datetime | None:
     )
 
 
+def _required_date(value: Any) -> Any:
+    moment = parse_national_date(value)
+    if moment is None:
+        raise PydanticCustomError("missing", "Field required")
+    return moment
+
+
 NationalCode = Annotated[Code, BeforeValidator(_number_as_text)]
 NationalName = Annotated[Name | None, BeforeValidator(_blank_to_none)]
 NationalDate = Annotated[dt.datetime | None, BeforeValidator(parse_national_date)]
+# DonViXuLy: a unit code, an agency id, or the agency's name as the sender spells it.
+UnitReference = Annotated[
+    Name, StringConstraints(min_length=1, strip_whitespace=True), BeforeValidator(_number_as_text)
+]
 
 RECORD_EXAMPLE: dict[str, Any] = {
     "MaHoSo": "000.28.31.H26-170209-0001",
@@ -116,12 +144,55 @@ RECORD_EXAMPLE: dict[str, Any] = {
     "ChuHoSo": "Nguyễn Văn A",
     "LoaiDoiTuong": 1,
 }
+# As a one-stop-shop system that builds every value as a string posts it: no KenhThucHien, no
+# MucDo, the agency's name in DonViXuLy, "" for what it does not know.
+SENDER_RECORD_EXAMPLE: dict[str, Any] = {
+    "MaHoSo": "000.28.31.H26-170209-0002",
+    "MaTTHC": "1.001193",
+    "TenTTHC": "Đăng ký khai sinh",
+    "MaLinhVuc": "TP",
+    "TenLinhVuc": "Tư pháp",
+    "KenhThucHien": None,
+    "ChuHoSo": "Trần Thị B",
+    "LoaiDoiTuong": "1",
+    "NgayTiepNhan": "20170209140000",
+    "NgayHenTra": "20170214170000",
+    "TrangThaiHoSo": "9",
+    "NgayTra": "",
+    "HinhThuc": "0",
+    "NgayKetThucXuLy": "",
+    "DonViXuLy": "UBND xã Đồng Tâm",
+    "NoiNopHoSo": "2",
+    "HoSoCoThanhPhanSoHoa": "0",
+    "DuocThanhToanTrucTuyen": "0",
+    "NgayTuChoi": "",
+    "NgayNopHoSo": "20170209140000",
+}
+STEP_EXAMPLE: dict[str, Any] = {
+    "MaHoSo": "000.28.31.H26-170209-0001",
+    "NguoiXuLy": "Cán bộ một cửa",
+    "ChucDanh": "",
+    "ThoiDiemXuLy": "20170210091500",
+    "PhongBanXuLy": "",
+    "NoiDungXuLy": "Yêu cầu bổ sung giấy tờ",
+    "TrangThai": "5",
+    "NgayBatDau": "",
+    "NgayKetThucTheoQuyDinh": "",
+}
 
 
 class NationalRecord(BaseModel):
-    """One dossier as the national portal receives it; fields it does not name are ignored."""
+    """One dossier as the national portal receives it (`DongBoHoSoMC`); fields it does not name
+    are ignored, and a field sent as `""` or `null` counts as absent."""
 
-    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [RECORD_EXAMPLE]})
+    model_config = ConfigDict(
+        extra="ignore", json_schema_extra={"examples": [RECORD_EXAMPLE, SENDER_RECORD_EXAMPLE]}
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _absent_fields(cls, raw: Any) -> Any:
+        return _drop_absent(raw)
 
     code: NationalCode = Field(alias="MaHoSo", description="Dossier code → `code`.")
     procedure_code: NationalCode = Field(alias="MaTTHC", description="→ `procedure_code`.")
@@ -129,7 +200,9 @@ class NationalRecord(BaseModel):
     domain_code: NationalCode = Field(alias="MaLinhVuc", description="→ `domain_code`.")
     domain_name: NationalName = Field(default=None, alias="TenLinhVuc")
     channel: Annotated[Channel, _code_table(CHANNEL_BY_CODE, "channel")] = Field(
-        alias="KenhThucHien", description="1 in person, 2 online, 3 postal."
+        default="in_person",
+        alias="KenhThucHien",
+        description="1 in person, 2 online, 3 postal; absent: in person.",
     )
     status: Annotated[Status, _code_table(STATUS_BY_CODE, "status")] = Field(
         alias="TrangThaiHoSo", description="1 … 10, in the order of `status`."
@@ -139,11 +212,38 @@ class NationalRecord(BaseModel):
     due_at: NationalDate = Field(default=None, alias="NgayHenTra")
     finished_at: NationalDate = Field(default=None, alias="NgayKetThucXuLy")
     returned_at: NationalDate = Field(default=None, alias="NgayTra")
-    handling_unit: NationalCode = Field(
-        alias="DonViXuLy", description="A unit code, or the `agency_code` of a unit."
+    handling_unit: UnitReference | None = Field(
+        default=None,
+        alias="DonViXuLy",
+        description="A unit code, a unit's `agency_code`, or a unit's name or alias (trimmed, "
+        "case-folded); no match, or absent: the unit whose `agency_code` is the query's "
+        "`MaDinhDanhDV`; else rejected with `unit_unknown`.",
     )
     service_level: Annotated[ServiceLevel | None, BeforeValidator(_level)] = Field(
-        default=None, alias="MucDo", description="2, 3 or 4; default: the procedure's level."
+        default=None,
+        alias="MucDo",
+        description="2, 3 or 4. Absent: the procedure's catalog level, followed when it "
+        "changes; a procedure not in the catalog joins it at level 2.",
+    )
+
+
+class ProgressStep(BaseModel):
+    """One processing step (`CapNhatTienDoHoSoMC`): the dossier's stored state with this status
+    at this moment. Other fields (`NguoiXuLy`, `PhongBanXuLy`, `NoiDungXuLy`, …) are ignored."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [STEP_EXAMPLE]})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _absent_fields(cls, raw: Any) -> Any:
+        return _drop_absent(raw)
+
+    code: NationalCode = Field(alias="MaHoSo", description="A dossier already stored.")
+    status: Annotated[Status, _code_table(STATUS_BY_CODE, "status")] = Field(
+        alias="TrangThai", description="1 … 10, as TrangThaiHoSo."
+    )
+    occurred_at: Annotated[dt.datetime, BeforeValidator(_required_date)] = Field(
+        alias="ThoiDiemXuLy", description="`yyyyMMddHHmmss` in Vietnam time: the snapshot's time."
     )
 
 
@@ -151,22 +251,52 @@ class NationalRecord(BaseModel):
 NATIONAL_FIELD = {
     name: info.alias for name, info in NationalRecord.model_fields.items() if info.alias
 } | {"unit_code": "DonViXuLy"}
+STEP_FIELD = {
+    name: info.alias for name, info in ProgressStep.model_fields.items() if info.alias
+} | {"unit_code": "MaHoSo"}
+
+
+# "true" / "false" in any case, as senders write it.
+_BooleanText = Annotated[
+    str, StringConstraints(pattern=r"^\s*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])\s*$")
+]
 
 
 class SyncBody(BaseModel):
-    """The body of `POST /v1/compat/dvcqg` (documentation only: records are checked one by one)."""
+    """The body of `POST /v1/compat/dvcqg` (documentation only: records are checked one by one).
+    The body may also be the bare list of records, with `service` in the query string."""
 
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"service": SERVICE_NAME, "isUpdating": True, "data": [RECORD_EXAMPLE]}]
+            "examples": [
+                {"service": SERVICE_NAME, "isUpdating": True, "data": [RECORD_EXAMPLE]},
+                {
+                    "session": "…",
+                    "madonvi": "000.00.31.H26",
+                    "isUpdating": "False",
+                    "service": SERVICE_NAME,
+                    "data": [SENDER_RECORD_EXAMPLE],
+                },
+                {"service": PROGRESS_SERVICE, "data": [STEP_EXAMPLE]},
+            ]
         }
     )
 
-    service: str = Field(default=SERVICE_NAME, description=f"`{SERVICE_NAME}` when sent.")
-    isUpdating: bool | None = Field(
-        default=None, description="Accepted and ignored: every record is a whole snapshot."
+    service: Literal["DongBoHoSoMC", "CapNhatTienDoHoSoMC"] = Field(
+        default="DongBoHoSoMC",
+        description=f"`{SERVICE_NAME}` (dossiers) or `{PROGRESS_SERVICE}` (progress steps); "
+        "absent: the query's `service`, else `DongBoHoSoMC`.",
     )
-    data: list[NationalRecord] = Field(min_length=1, max_length=5000)
+    isUpdating: bool | _BooleanText | None = Field(
+        default=None,
+        description='A boolean or `"true"`/`"false"` in any case; accepted and ignored: '
+        "every record is a whole snapshot.",
+    )
+    data: list[NationalRecord] | list[ProgressStep] = Field(
+        min_length=1,
+        max_length=5000,
+        description="Dossier records (`DongBoHoSoMC`) or progress steps (`CapNhatTienDoHoSoMC`).",
+    )
 
 
 class RejectedRecord(BaseModel):
@@ -177,38 +307,62 @@ class RejectedRecord(BaseModel):
     errors: list[dict[str, Any]] = Field(description="`{loc, msg, code}` entries.")
 
 
+MESSAGE_SUCCESS = "Thành công"
+
+
 class SyncResult(BaseModel):
-    """The national-style answer; `applied + duplicates + len(rejected)` = records sent."""
+    """The national-style answer; `applied + duplicates + len(rejected)` = records sent.
+
+    `error_code` is 0 and `message` "Thành công" only when no record was rejected; otherwise
+    `error_code` is 1 and the message does not contain "thành công", so a sender that reads only
+    the message resends (resending is harmless: applied records come back as duplicates)."""
 
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
                 {
                     "error_code": 0,
-                    "message": "Thành công một phần: 1 hồ sơ bị từ chối",
+                    "message": MESSAGE_SUCCESS,
+                    "applied": 3,
+                    "duplicates": 1,
+                    "stale": 0,
+                    "rejected": [],
+                },
+                {
+                    "error_code": 1,
+                    "message": "Có 1/4 hồ sơ bị từ chối; sửa và gửi lại các hồ sơ này",
                     "applied": 2,
                     "duplicates": 1,
+                    "stale": 0,
                     "rejected": [
                         {
                             "index": 3,
                             "MaHoSo": "000.28.31.H26-170209-0004",
                             "errors": [
                                 {
-                                    "loc": ["data", 3, "MucDo"],
-                                    "msg": "procedure 2.002492 has no known service level; "
-                                    "send MucDo",
-                                    "code": "service_level_unknown",
+                                    "loc": ["data", 3, "DonViXuLy"],
+                                    "msg": "no unit has the code, agency code, name or alias "
+                                    "'UBND xã Không Có'",
+                                    "code": "unit_unknown",
                                 }
                             ],
                         }
                     ],
-                }
+                },
             ]
         }
     )
 
-    error_code: int = Field(description="0: the body was read (records may still be rejected).")
-    message: str
-    applied: int = Field(description="Records that became their dossier's current state.")
-    duplicates: int = Field(description="Records identical to their dossier's stored state.")
+    error_code: Literal[0, 1] = Field(description="0: every record stored; 1: some rejected.")
+    message: str = Field(description='"Thành công" exactly when `error_code` is 0.')
+    applied: int = Field(
+        description="Records stored: dossier records that became their dossier's current state, "
+        "progress steps stored (`stale` of them older than the dossier's current state)."
+    )
+    duplicates: int = Field(description="Records identical to what is already stored.")
+    stale: int = Field(
+        default=0,
+        description="Of `applied`, progress steps older than the dossier's current state: kept "
+        "for the handling clock, not current.",
+    )
     rejected: list[RejectedRecord]

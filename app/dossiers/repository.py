@@ -21,6 +21,13 @@ _LOCK_KEYS = text(
 # Lock spaces: a transaction takes all its dossier locks, then all its summary locks.
 DOSSIER_LOCKS = 1
 SUMMARY_LOCKS = 2
+# Taken before dossier locks: shared by ingest that sets a level from the procedure catalog,
+# exclusive by a catalog change of a procedure's level.
+PROCEDURE_LOCKS = 3
+_LOCK_KEYS_SHARED = text(
+    "SELECT count(*) FROM (SELECT pg_advisory_xact_lock_shared(:space, k)"
+    " FROM unnest(CAST(:keys AS integer[])) AS l(k)) AS locked"
+)
 
 _EXISTING_EVENTS = text(
     "SELECT event_id, content_hash FROM dossier_events"
@@ -65,6 +72,8 @@ STATE_COLUMNS = (
     "occurred_at",
     "last_event_id",
 )
+# What ingest writes: the snapshot's columns and whether the level follows the procedure's.
+_WRITTEN_COLUMNS = (*STATE_COLUMNS, "follows_procedure_level")
 _STATE_TYPES = {
     "service_level": "smallint",
     "last_event_id": "bigint",
@@ -76,17 +85,18 @@ _STATE_TYPES = {
     "occurred_at": "timestamptz",
     "procedure_name": "text",
     "domain_name": "text",
+    "follows_procedure_level": "boolean",
 }
 
 _UPSERT_DOSSIERS = text(
     f"""
-    INSERT INTO dossiers (code, {", ".join(STATE_COLUMNS)}, event_count)
+    INSERT INTO dossiers (code, {", ".join(_WRITTEN_COLUMNS)}, event_count)
     SELECT * FROM unnest(CAST(:code AS varchar[]),
-        {", ".join(f"CAST(:{c} AS {_STATE_TYPES.get(c, 'varchar')}[])" for c in STATE_COLUMNS)},
+        {", ".join(f"CAST(:{c} AS {_STATE_TYPES.get(c, 'varchar')}[])" for c in _WRITTEN_COLUMNS)},
         CAST(:event_count AS integer[]))
     ORDER BY 1
     ON CONFLICT (code) DO UPDATE SET
-        {", ".join(f"{c} = excluded.{c}" for c in STATE_COLUMNS)},
+        {", ".join(f"{c} = excluded.{c}" for c in _WRITTEN_COLUMNS)},
         event_count = dossiers.event_count + excluded.event_count,
         updated_at = now()
     """  # noqa: S608 - built from the constant column list above, not from input
@@ -141,6 +151,15 @@ async def _lock(session: AsyncSession, space: int, names: Iterable[str]) -> None
 async def lock_dossiers(session: AsyncSession, codes: Iterable[str]) -> None:
     """Serialise writers of the same dossiers until commit; keys in one global order."""
     await _lock(session, DOSSIER_LOCKS, codes)
+
+
+async def lock_procedures(session: AsyncSession, codes: Iterable[str], *, shared: bool) -> None:
+    """Serialise catalog level changes of these procedures with ingest that reads their level
+    (shared: ingest; exclusive: a level change), until commit; before any dossier lock."""
+    keys = sorted({lock_key(c) for c in codes})
+    if keys:
+        statement = _LOCK_KEYS_SHARED if shared else _LOCK_KEYS
+        await session.execute(statement, {"space": PROCEDURE_LOCKS, "keys": keys})
 
 
 async def lock_summaries(session: AsyncSession, buckets: Iterable[str]) -> None:
@@ -208,7 +227,7 @@ async def upsert_states(
     if not states:
         return
     params: dict[str, list[Any]] = {"code": [s["code"] for s in states]}
-    for column in STATE_COLUMNS:
+    for column in _WRITTEN_COLUMNS:
         params[column] = [s[column] for s in states]
     params["event_count"] = [added_events[s["code"]] for s in states]
     await session.execute(_UPSERT_DOSSIERS, params)
@@ -227,6 +246,37 @@ async def mark_stale(session: AsyncSession, event_log_ids: Sequence[int]) -> Non
     """Flag logged events that did not become current."""
     if event_log_ids:
         await session.execute(_MARK_STALE, {"ids": list(event_log_ids)})
+
+
+# The summary lock key (see `lock_summaries`) of each month, domain and unit where a dossier that
+# follows the procedure's level, and lacks the new one, was received.
+_FOLLOWING_BUCKETS = text(
+    "SELECT DISTINCT to_char(received_on, 'YYYY-MM') || '|' || domain_code || '|' || unit_code"
+    " FROM dossiers"
+    " WHERE procedure_code = :procedure AND follows_procedure_level AND service_level <> :level"
+    " AND received_on IS NOT NULL"
+)
+_MOVE_FOLLOWING = text(
+    "UPDATE dossiers SET service_level = :level, updated_at = now()"
+    " WHERE procedure_code = :procedure AND follows_procedure_level AND service_level <> :level"
+)
+
+
+async def following_buckets(session: AsyncSession, procedure_code: str, level: int) -> set[str]:
+    """The summary buckets that moving this procedure's followers to `level` touches.
+
+    A service level counts only in the receipt summaries, so the month of receipt is the one
+    bucket a level change of a dossier can touch."""
+    found = await session.scalars(_FOLLOWING_BUCKETS, {"procedure": procedure_code, "level": level})
+    return set(found.all())
+
+
+async def move_following(session: AsyncSession, procedure_code: str, level: int) -> int:
+    """Give every dossier that follows this procedure's level the new level; how many moved.
+
+    The summary triggers carry the change into every figure in the same statement."""
+    result = await session.execute(_MOVE_FOLLOWING, {"procedure": procedure_code, "level": level})
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def get_dossier(session: AsyncSession, code: str) -> Dossier | None:

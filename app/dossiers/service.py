@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +47,7 @@ def _canonical(event: EventIn) -> bytes:
     return orjson.dumps(content, option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z)
 
 
-def _state_row(event: EventIn, log_id: int) -> dict[str, Any]:
+def _state_row(event: EventIn, log_id: int, follows_procedure_level: bool) -> dict[str, Any]:
     d = event.dossier
     return {
         "code": d.code,
@@ -65,6 +66,7 @@ def _state_row(event: EventIn, log_id: int) -> dict[str, Any]:
         "returned_at": d.returned_at,
         "occurred_at": event.occurred_at,
         "last_event_id": log_id,
+        "follows_procedure_level": follows_procedure_level,
     }
 
 
@@ -112,9 +114,17 @@ def _raw_event_id(raw: Any) -> str | None:
 
 
 async def ingest_events(
-    session: AsyncSession, key: Principal, raw_events: list[Any]
+    session: AsyncSession,
+    key: Principal,
+    raw_events: list[Any],
+    *,
+    following: Collection[str] = (),
 ) -> IngestResult:
-    """Validate, deduplicate and apply a batch; the answer counts every event exactly once."""
+    """Validate, deduplicate and apply a batch; the answer counts every event exactly once.
+
+    `following`: ids of events whose service level is their procedure's catalog level (the
+    national body without MucDo); their dossiers keep following that level. The caller holds
+    those procedures' locks (`repository.lock_procedures`)."""
     batch = _Batch()
     valid: list[_Candidate] = []
     for index, raw in enumerate(raw_events):
@@ -189,7 +199,7 @@ async def ingest_events(
     if raced:
         await _drop_logged(session, key.source, raced, batch)
     inserted = [c for c in new if c.event.event_id in log_ids]
-    await _apply(session, inserted, log_ids, batch)
+    await _apply(session, inserted, log_ids, batch, frozenset(following))
     return batch.result()
 
 
@@ -230,7 +240,11 @@ async def _ensure_catalog(session: AsyncSession, candidates: list[_Candidate]) -
 
 
 async def _apply(
-    session: AsyncSession, inserted: list[_Candidate], log_ids: dict[str, int], batch: _Batch
+    session: AsyncSession,
+    inserted: list[_Candidate],
+    log_ids: dict[str, int],
+    batch: _Batch,
+    following: frozenset[str],
 ) -> None:
     """Replay the logged events in arrival order against the stored states (held locked)."""
     stored = await repository.current_states(
@@ -253,7 +267,11 @@ async def _apply(
             batch.stale += 1
     await repository.lock_summaries(session, _summary_buckets(winners, stored))
     states = [
-        _state_row(winners[code].event, log_ids[winners[code].event.event_id])
+        _state_row(
+            winners[code].event,
+            log_ids[winners[code].event.event_id],
+            winners[code].event.event_id in following,
+        )
         for code in sorted(winners)
     ]
     await repository.upsert_states(session, states, added)
@@ -291,6 +309,14 @@ def _summary_buckets(
         if old is not None:
             add(old.domain_code, old.unit_code, old.received_on, old.finished_on, after(old.due_on))
     return buckets
+
+
+async def follow_procedure_level(session: AsyncSession, procedure_code: str, level: int) -> int:
+    """Move every dossier that follows this procedure's level to `level` (the caller holds the
+    procedure's exclusive lock); every figure follows through the summary triggers."""
+    buckets = await repository.following_buckets(session, procedure_code, level)
+    await repository.lock_summaries(session, buckets)
+    return await repository.move_following(session, procedure_code, level)
 
 
 async def get_dossier(session: AsyncSession, code: str) -> DossierOut:

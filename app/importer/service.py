@@ -235,6 +235,12 @@ async def _import_chunk(
         for rejected in refused:
             reject(national[rejected.index], rejected.errors)
         national_events = {id(national[m.index]): _national_event(m, seen) for m in mapped}
+        # Rows without MucDo keep following their procedure's catalog level, as over HTTP.
+        following = [
+            national_events[id(national[m.index])]["event_id"]
+            for m in mapped
+            if m.follows_procedure_level
+        ]
         for row in rows:
             if row.error is not None:
                 reject(row, [{"loc": ["line"], "msg": row.error, "code": "json_invalid"}])
@@ -246,7 +252,7 @@ async def _import_chunk(
                 events.append(native_event(row.content, zone))
                 origin.append(row)
         if events:
-            result = await ingest.ingest_events(session, key, events)
+            result = await ingest.ingest_events(session, key, events, following=following)
             summary.applied += result.applied
             summary.stale += result.stale
             summary.duplicates += result.duplicates
