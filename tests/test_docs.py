@@ -33,3 +33,19 @@ async def test_openapi_document_describes_the_national_sync(client: httpx.AsyncC
     document = (await client.get("/openapi.json")).json()
     assert "/v1/compat/dvcqg" in document["paths"]
     assert "SyncBody" in document["components"]["schemas"]
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+async def test_docs_page_names_no_host_but_the_service_and_its_favicon_is_local(
+    client: httpx.AsyncClient, page: str
+) -> None:
+    html = (await client.get(page)).text
+    assert set(re.findall(r"https?://([^/\"'\s<>]+)", html)) <= {"testserver"}, html
+    icon = re.search(r"""rel=["']shortcut icon["']\s+href=["']([^"']+)["']""", html)
+    assert icon is not None and icon.group(1).startswith("/"), html
+    loaded = await client.get(icon.group(1))
+    assert loaded.status_code == 200
+    assert loaded.headers["content-type"].startswith("image/")
+    # ReDoc shows info.x-logo when there is one: it must come from the service too.
+    logo = (await client.get("/openapi.json")).json()["info"].get("x-logo")
+    assert logo is None or str(logo.get("url", "")).startswith("/")
