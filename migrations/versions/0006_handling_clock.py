@@ -10,7 +10,7 @@ Stored dossiers get their clock from their logged snapshots, and every summary i
 the dossiers with the new rules.
 
 Revision ID: 0006
-Revises: 0007 (chained after main's head)
+Revises: 0005
 Create Date: 2026-12-03
 """
 
@@ -25,7 +25,7 @@ from alembic import op
 from app.dossiers.clock import CurrentDates, Snapshot, handling_clock
 
 revision: str = "0006"
-down_revision: str | None = "0007"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -9,7 +9,7 @@ Dossiers stored before this revision keep the level they were stored with (the l
 whether their sender gave one), so they do not follow.
 
 Revision ID: 0007
-Revises: 0008
+Revises: 0006
 Create Date: 2026-12-03 08:00:00
 
 Self-contained on purpose: it only adds columns and an index of its own, so it can be re-chained
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0008"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

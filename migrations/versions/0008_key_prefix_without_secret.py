@@ -1,7 +1,7 @@
 """api_keys.prefix keeps no character of the secret
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-03 08:00:00
 
 Keys were made as `dsk_<secret>` and the stored prefix held `dsk_` and 8 characters of the
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0005"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
