@@ -120,26 +120,20 @@ def _free_port() -> int:
 
 
 def _start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    """The real app, one uvicorn worker (uvloop, httptools), access log off."""
-    env = {**os.environ, "DATABASE_URL": url}
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "app.main:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
+    """The real app as `dossier-stats serve` runs it (app.server: h11 with bounded request heads,
+    uvloop), one process, access log off."""
+    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "warning"}
+    program = (
+        "from app.config import Settings\n"
+        "from app.main import create_app\n"
+        "from app.server import run_server\n"
+        "settings = Settings()\n"
+        f"run_server(create_app(settings), host='127.0.0.1', port={port}, settings=settings)\n"
+    )
     with log.open("wb") as out:
-        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-c", program], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
 
 
 async def _wait_ready(base_url: str, server: subprocess.Popen[bytes], log: Path) -> None:

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 
 import httpx
 
 from tests.conftest import bearer
+
+
+def run_wide_cli(database_url: str, *args: str) -> tuple[int, str, str]:
+    """The CLI with a wide console, so that no message is wrapped."""
+    done = subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        env={**os.environ, "DATABASE_URL": database_url, "COLUMNS": "250"},
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    return done.returncode, done.stdout.decode(), done.stderr.decode()
 
 
 async def run_cli(database_url: str, *args: str) -> tuple[int, str, str]:

@@ -17,6 +17,7 @@ import httpx
 from app.localtime import REPORT_TIMEZONE
 from tests.live import free_port
 from tests.terminal import plain, read_until, start_on_terminal
+from tests.test_cli import run_wide_cli
 
 
 def wait_healthy(server: subprocess.Popen[bytes], port: int) -> None:
@@ -29,18 +30,6 @@ def wait_healthy(server: subprocess.Popen[bytes], port: int) -> None:
         except httpx.TransportError:
             time.sleep(0.1)
     raise AssertionError("the server did not start")
-
-
-def run_cli(database_url: str, *args: str) -> tuple[int, str, str]:
-    """The CLI with a wide console, so that no column of a table is cut."""
-    done = subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        env={**os.environ, "DATABASE_URL": database_url, "COLUMNS": "250"},
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    return done.returncode, done.stdout.decode(), done.stderr.decode()
 
 
 def serve_env(database_url: str, port: int) -> dict[str, str]:
@@ -95,11 +84,11 @@ def test_serve_logs_json_lines_when_stderr_is_not_a_terminal(
 
 def test_keys_list_shows_times_in_vietnam_time(database_url: str) -> None:
     before = dt.datetime.now(REPORT_TIMEZONE)
-    code, _, _ = run_cli(database_url, "keys", "create", "--name", "clock", "--scope", "read")
+    code, _, _ = run_wide_cli(database_url, "keys", "create", "--name", "clock", "--scope", "read")
     assert code == 0
-    code, _, _ = run_cli(database_url, "keys", "revoke", "1")
+    code, _, _ = run_wide_cli(database_url, "keys", "revoke", "1")
     assert code == 0
-    code, out, _ = run_cli(database_url, "keys", "list")
+    code, out, _ = run_wide_cli(database_url, "keys", "list")
     after = dt.datetime.now(REPORT_TIMEZONE)
     assert code == 0
     text = plain(out)

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,20 +16,8 @@ import orjson
 
 from tests.conftest import event
 from tests.terminal import plain, read_until, start_on_terminal
-from tests.test_cli import run_cli
+from tests.test_cli import run_cli, run_wide_cli
 from tests.test_compat import record
-
-
-def run_wide_cli(database_url: str, *args: str) -> tuple[int, str, str]:
-    """The CLI with a wide console, so that no message is wrapped."""
-    done = subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        env={**os.environ, "DATABASE_URL": database_url, "COLUMNS": "250"},
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    return done.returncode, done.stdout.decode(), done.stderr.decode()
 
 
 def read_rejected(path: Path) -> list[dict]:

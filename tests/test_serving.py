@@ -112,6 +112,17 @@ def handles(data_dir: Path) -> list[int]:
     return list(json.loads((data_dir / "postgres" / ".handle_pids.json").read_text()))
 
 
+def run_stop(data_dir: Path, port: int) -> subprocess.CompletedProcess[bytes]:
+    """`dossier-stats stop` for the service of `data_dir`."""
+    return subprocess.run(
+        [sys.executable, "-m", "app", "stop"],
+        env=service_env(data_dir, port),
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_sigterm_then_sigint_stop_the_server_and_its_postgres_and_a_start_follows(
     data_dir: Path,
 ) -> None:
@@ -180,13 +191,7 @@ def test_a_start_recovers_from_a_planted_stale_handle_file_and_postmaster_pid(
 
     server, port = start_cli(data_dir)
     assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
-    stop = subprocess.run(
-        [sys.executable, "-m", "app", "stop"],
-        env=service_env(data_dir, port),
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+    stop = run_stop(data_dir, port)
     assert stop.returncode == 0, stop.stderr
     assert b"stopped the server" in stop.stderr
     assert server.wait(10) == -signal.SIGTERM
@@ -198,13 +203,7 @@ def test_stop_also_stops_the_postgres_a_killed_service_left_running(data_dir: Pa
     server.kill()
     server.wait()
     assert len(postmasters(data_dir / "postgres")) == 1
-    stop = subprocess.run(
-        [sys.executable, "-m", "app", "stop"],
-        env=service_env(data_dir, port),
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+    stop = run_stop(data_dir, port)
     assert stop.returncode == 0, stop.stderr
     assert b"stopped the embedded PostgreSQL" in stop.stderr
     assert no_postgres_left(data_dir)
