@@ -16,8 +16,6 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from app.localtime import local_date
-
 # C0 control characters and DEL (contract section 2 v2): they break spreadsheets and CSV
 # readers, and PostgreSQL text cannot hold NUL at all.
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
@@ -25,6 +23,15 @@ _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 # The dates the API accepts, sent or asked for (local dates, both inclusive).
 EARLIEST_DATE = dt.date(2000, 1, 1)
 LATEST_DATE = dt.date(2099, 12, 31)
+# The same bounds as instants: local midnight starting EARLIEST_DATE, and the one after LATEST_DATE
+# (Vietnam is at a fixed UTC+7 over the whole range), so a timestamp is checked without
+# converting it to local time.
+_EARLIEST_INSTANT = dt.datetime.combine(
+    EARLIEST_DATE, dt.time(), dt.timezone(dt.timedelta(hours=7))
+)
+_AFTER_LATEST_INSTANT = dt.datetime.combine(
+    LATEST_DATE + dt.timedelta(days=1), dt.time(), dt.timezone(dt.timedelta(hours=7))
+)
 DATE_RANGE_TEXT = f"between {EARLIEST_DATE} and {LATEST_DATE}"
 
 
@@ -57,10 +64,9 @@ def _date_in_range(value: dt.date) -> dt.date:
 
 
 def _timestamp_in_range(value: dt.datetime) -> dt.datetime:
-    # The year first: converting year 1 or 9999 to local time would overflow.
+    # The year first: comparing year 1 or 9999 with an instant in another offset could overflow.
     near = EARLIEST_DATE.year - 1 <= value.year <= LATEST_DATE.year + 1
-    day = local_date(value) if near else None
-    if day is None or not EARLIEST_DATE <= day <= LATEST_DATE:
+    if not (near and _EARLIEST_INSTANT <= value < _AFTER_LATEST_INSTANT):
         raise PydanticCustomError(
             "date_out_of_range",
             "must fall on a local date {range}",
