@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -26,12 +27,58 @@ class BodyTooManyValues(BodyTooLarge):
         HTTPException.__init__(self, 413, f"the body holds more than {max_values} JSON values")
 
 
+# The rest of a JSON string from inside it: anything but a quote or a backslash, and escaped pairs;
+# and a whole string. Both run in C, so counting stays a scan of the bytes whatever the body holds.
+_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
+_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+
+
+class JsonValueCounter:
+    """Counts `,`, `[` and `{` outside JSON strings, fed the body in chunks as they arrive: an
+    upper bound of the values a body holds, which text inside names cannot inflate."""
+
+    def __init__(self) -> None:
+        self.values = 0
+        self._in_string = False  # the last chunk ended inside a string
+        self._escaped = False  # ... on a backslash, which escapes this chunk's first byte
+
+    def feed(self, chunk: bytes) -> int:
+        start = 0
+        if self._in_string:
+            if self._escaped and chunk:
+                self._escaped, start = False, 1
+            start = self._string_end(chunk, start)
+            if self._in_string:
+                return self.values
+        # Complete strings removed, a quote left over opens a string this chunk does not close.
+        outside = _STRINGS.sub(b"", chunk[start:])
+        quote = outside.find(b'"')
+        if quote != -1:
+            self._in_string = True
+            self._string_end(outside, quote + 1)
+            outside = outside[:quote]
+        self.values += outside.count(b",") + outside.count(b"[") + outside.count(b"{")
+        return self.values
+
+    def _string_end(self, chunk: bytes, start: int) -> int:
+        """Where the string open at `start` ends in `chunk` (after its closing quote); the
+        length of `chunk` when it runs on, noting a trailing lone backslash."""
+        match = _STRING_REST.match(chunk, start)
+        end = match.end() if match else start
+        if end < len(chunk) and chunk[end] == ord('"'):
+            self._in_string = False
+            return end + 1
+        self._escaped = end < len(chunk)  # stopped on a backslash that is the last byte
+        return len(chunk)
+
+
 class BodySizeLimitMiddleware:
     """Answers 413 problem+json for bodies over `max_bytes` (declared or streamed), or holding
     more than `max_values` JSON values.
 
-    Values are counted on the raw bytes as they arrive (`,`, `[` and `{`, a cheap upper bound),
-    so a body of millions of tiny values (`[[],[],...]`) is refused before anything parses it
+    Values are counted on the raw bytes as they arrive (`,`, `[` and `{`, a cheap upper bound;
+    outside strings only once that passes the cap, so names full of commas are not refused), so a
+    body of millions of tiny values (`[[],[],...]`) is refused before anything parses it
     into hundreds of megabytes of objects."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, max_values: int = 0) -> None:
@@ -48,21 +95,36 @@ class BodySizeLimitMiddleware:
             await self._reject(send, f"the body is over {self.max_bytes} bytes")
             return
         received = 0
-        values = 0
+        rough = 0  # `,` `[` `{` anywhere: cheap, and an upper bound of the exact count
+        seen: list[bytes] = []
+        exact: JsonValueCounter | None = None  # only once the rough count passes the cap
         response_started = False
 
+        def too_many_values(chunk: bytes) -> bool:
+            nonlocal rough, exact
+            if exact is not None:
+                return exact.feed(chunk) > self.max_values
+            rough += chunk.count(b",") + chunk.count(b"[") + chunk.count(b"{")
+            seen.append(chunk)
+            if rough <= self.max_values:
+                return False
+            # Text inside strings may have inflated the rough count: count exactly from here on.
+            exact = JsonValueCounter()
+            for part in seen:
+                exact.feed(part)
+            seen.clear()
+            return exact.values > self.max_values
+
         async def limited_receive() -> Message:
-            nonlocal received, values
+            nonlocal received
             message = await receive()
             if message["type"] == "http.request":
                 chunk = message.get("body", b"")
                 received += len(chunk)
                 if received > self.max_bytes:
                     raise BodyTooLarge(self.max_bytes)
-                if self.max_values:
-                    values += chunk.count(b",") + chunk.count(b"[") + chunk.count(b"{")
-                    if values > self.max_values:
-                        raise BodyTooManyValues(self.max_values)
+                if self.max_values and too_many_values(chunk):
+                    raise BodyTooManyValues(self.max_values)
             return message
 
         async def tracking_send(message: Message) -> None:

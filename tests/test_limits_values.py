@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import random
 import time
 
 import httpx
@@ -9,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.limits import JsonValueCounter
 from app.models import DossierEvent
 from tests.conftest import event
 
@@ -43,3 +46,58 @@ async def test_a_full_batch_of_real_events_is_far_below_the_value_limit(
     events = [event(f"e{i}", code=f"D{i}", procedure_name="Cấp, đổi, cấp lại") for i in range(5000)]
     response = await api.post("/v1/events", json={"events": events})
     assert response.status_code == 200 and response.json()["applied"] == 5000
+
+
+async def test_names_full_of_commas_do_not_count_as_values(api: httpx.AsyncClient) -> None:
+    # 5,000 events whose procedure names are 480 commas: 2.4 million commas inside strings, more
+    # than the value cap, in a body within the size and event limits. Only structure counts.
+    name = "," * 480
+    events = [event(f"c{i}", code=f"C{i}", procedure_name=name) for i in range(5000)]
+    response = await api.post("/v1/events", json={"events": events})
+    assert response.status_code == 200, response.text
+    assert response.json()["applied"] == 5000
+
+
+def _values_outside_strings(body: bytes) -> int:
+    """The reference: `,` `[` `{` outside strings, one character at a time."""
+    count, in_string, escaped = 0, False, False
+    for char in body.decode():
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in ",[{":
+            count += 1
+    return count
+
+
+def test_the_exact_count_is_the_same_however_the_body_is_split() -> None:
+    rng = random.Random(13)
+    alphabet = ["a", ",", "[", "{", '"', "\\", "é", "\n"]
+    for _ in range(200):
+        body = json.dumps(
+            [
+                {
+                    f"k{i}": "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))),
+                    "n": [1],
+                }
+                for i in range(rng.randint(0, 4))
+            ],
+            ensure_ascii=rng.random() < 0.5,
+        ).encode()
+        expected = _values_outside_strings(body)
+        points = range(len(body) + 1)
+        splits = [sorted(rng.sample(points, min(len(points), rng.randint(0, 5)))) for _ in range(8)]
+        splits.append(list(range(len(body) + 1)))  # one byte at a time
+        for cuts in splits:
+            counter = JsonValueCounter()
+            previous = 0
+            for cut in [*cuts, len(body)]:
+                counter.feed(body[previous:cut])
+                previous = cut
+            assert counter.values == expected, (body, cuts)
