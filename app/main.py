@@ -37,6 +37,7 @@ from app.ratelimit import RateLimitMiddleware
 from app.responses import ANSWERED_EVERYWHERE, PROBLEM_SCHEMA
 from app.security import SecurityHeadersMiddleware, install_cors
 from app.stats.endpoints import router as stats_router
+from app.stats.endpoints import scoring_router
 from app.workers import WorkerPool
 
 DESCRIPTION = """
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics_router)
     app.include_router(dossiers_router)
     app.include_router(stats_router)
+    app.include_router(scoring_router)
     app.include_router(catalog_router)
     app.include_router(compat_router)
     app.include_router(dashboard_router)

@@ -82,6 +82,8 @@ class Model:
         default_factory=lambda: defaultdict(list)
     )
     arrivals: int = 0
+    # Each procedure's catalog level: the level of the first event (not a resend) naming it.
+    procedure_levels: dict[str, int] = field(default_factory=dict)
 
     def clocks(self) -> dict[str, Clock]:
         return {code: clock(self.logs[code], state) for code, state in self.states.items()}
@@ -99,6 +101,9 @@ class Model:
                 counts["duplicates"] += 1
                 continue
             self.seen[e["event_id"]] = e
+            self.procedure_levels.setdefault(
+                e["dossier"]["procedure_code"], level(e["dossier"]["service_level"])
+            )
             code = e["dossier"]["code"]
             at = parse(e["occurred_at"])
             assert at is not None
@@ -111,6 +116,14 @@ class Model:
             else:
                 counts["stale"] += 1
         return counts
+
+
+LEVEL_NAMES = {"offline": 2, "partial": 3, "full": 4}
+
+
+def level(value: int | str) -> int:
+    """A service level sent as a number or by its Decree 42/2022 name."""
+    return LEVEL_NAMES[value] if isinstance(value, str) else value
 
 
 def subtree(parents: dict[str, str | None], root: str) -> set[str]:
@@ -160,13 +173,13 @@ def online_ratio(
         if domain is not None and d["domain_code"] != domain:
             continue
         online = d["channel"] == "online"
-        capable = d["service_level"] in (3, 4)
+        capable = level(d["service_level"]) in (3, 4)
         if basis == "online_capable":
             num, den = online and capable, capable
         elif basis == "all":
             num, den = online, True
         else:
-            num, den = online and d["service_level"] == 4, True
+            num, den = online and level(d["service_level"]) == 4, True
         group = {"domain": d["domain_code"], "unit": d["unit_code"]}.get(group_by)
         key = (period_label(day, period), group)
         groups[key][0] += int(num)
@@ -282,3 +295,95 @@ def with_report06_totals(c: dict[str, int]) -> dict[str, int]:
         "finished_total": c["finished_early"] + c["finished_on_time"] + c["finished_late"],
         "pending_total": c["pending_on_time"] + c["pending_overdue"],
     }
+
+
+# The scoring table of contract section 12: (indicator, max_points, full_marks_at).
+SCORING = [
+    ("on_time", 20, Fraction(1)),
+    ("online_filing", None, Fraction(1, 2)),
+    ("full_online", 12, Fraction(1)),
+    ("online_payment", None, Fraction(1)),
+    ("e_result", 6, Fraction(1)),
+    ("digitized", 4, Fraction(4, 5)),
+    ("reused_data", 4, Fraction(1)),
+    ("online_on_time", None, Fraction(1)),
+]
+
+
+def indicators(
+    states: list[dict[str, Any]],
+    *,
+    date_from: dt.date,
+    date_to: dt.date,
+    group_by: str,
+    unit_codes: set[str] | None,
+    domain: str | None,
+    eligible: dict[str, bool],
+) -> dict[str, Any]:
+    """The scorecard by looping over every dossier (each with its `clock`), as the contract
+    words each numerator and denominator: {group code: {indicator: (numerator, denominator)}}
+    and the same summed over all groups under "overall". `eligible`: each procedure's
+    eligibility for fully online service."""
+    groups: dict[str | None, dict[str, list[int]]] = defaultdict(
+        lambda: {name: [0, 0] for name, _, _ in SCORING}
+    )
+
+    def count(key: str | None, name: str, numerator: bool) -> None:
+        groups[key][name][1] += 1
+        groups[key][name][0] += int(numerator)
+
+    for d in states:
+        if d["status"] in ("submitted", "refused"):
+            continue
+        if unit_codes is not None and d["unit_code"] not in unit_codes:
+            continue
+        if domain is not None and d["domain_code"] != domain:
+            continue
+        key = {"domain": d["domain_code"], "unit": d["unit_code"]}.get(group_by)
+        received_on = local_day(d["received_at"])
+        ended, due = d["clock"].ended_on, d["clock"].effective_due_on
+        received = received_on is not None and date_from <= received_on <= date_to
+        ended_in_period = ended is not None and date_from <= ended <= date_to
+        in_time = d["status"] == "withdrawn" or due is None or (ended is not None and ended <= due)
+        online = d["channel"] == "online"
+        # Report 06: received_total, and of it finished early / on time or pending on time.
+        carried = received_on is not None and received_on < date_from
+        carried = carried and (ended is None or ended >= date_from)
+        if received or carried:
+            pending = received_on is not None and received_on <= date_to
+            pending = pending and (ended is None or ended > date_to)
+            pending_on_time = pending and not (due is not None and due < date_to)
+            count(key, "on_time", (ended_in_period and in_time) or pending_on_time)
+        if received:
+            count(key, "online_filing", online)
+            count(key, "digitized", bool(d.get("digitized")))
+            count(key, "reused_data", bool(d.get("reused_data")))
+            if eligible[d["procedure_code"]]:
+                count(key, "full_online", online and level(d["service_level"]) == 4)
+            if Decimal(str(d.get("fee_amount") or 0)) > 0:
+                paid = d.get("paid_online") in ("national_portal", "local_gateway")
+                count(key, "online_payment", paid)
+        if ended_in_period:
+            if d["status"] in ("finished", "returned"):
+                count(key, "e_result", bool(d.get("e_result")))
+            if online:
+                count(key, "online_on_time", in_time)
+    result: dict[str | None, dict[str, tuple[int, int]]] = {
+        key: {name: (v[0], v[1]) for name, v in found.items()} for key, found in groups.items()
+    }
+    overall = {
+        name: (
+            sum(found[name][0] for found in result.values()),
+            sum(found[name][1] for found in result.values()),
+        )
+        for name, _, _ in SCORING
+    }
+    return {"groups": result, "overall": overall}
+
+
+def points(name: str, numerator: int, denominator: int) -> Fraction | None:
+    """An indicator's points by the contract's default scoring table."""
+    _, max_points, full_marks_at = next(row for row in SCORING if row[0] == name)
+    if max_points is None or denominator == 0:
+        return None
+    return max_points * min(Fraction(1), Fraction(numerator, denominator) / full_marks_at)

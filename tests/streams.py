@@ -79,6 +79,7 @@ def _snapshot(rng: random.Random, code: str) -> dict[str, Any]:
         else:
             due_at = received + dt.timedelta(days=rng.randint(0, 20))
     return {
+        **_scorecard_fields(rng),
         "code": code,
         "procedure_code": rng.choice(["1.001193", "2.002492", "1.000894"]),
         "procedure_name": None,
@@ -86,7 +87,8 @@ def _snapshot(rng: random.Random, code: str) -> dict[str, Any]:
         "domain_name": None,
         "unit_code": rng.choice(UNITS),
         "channel": rng.choice(CHANNELS),
-        "service_level": rng.choice([2, 3, 4]),
+        # By number or, now and then, by its Decree 42/2022 name.
+        "service_level": rng.choice([2, 3, 4, 2, 3, 4, "offline", "partial", "full"]),
         "status": status,
         "submitted_at": None,
         "received_at": _iso(received_at) if received_at else None,
@@ -94,6 +96,24 @@ def _snapshot(rng: random.Random, code: str) -> dict[str, Any]:
         "finished_at": _iso(finished_at) if finished_at else None,
         "returned_at": _iso(returned_at) if returned_at else None,
     }
+
+
+def _scorecard_fields(rng: random.Random) -> dict[str, Any]:
+    """The scorecard inputs: each absent (the default), null (the default too) or set."""
+    fields: dict[str, Any] = {}
+    roll = rng.random()
+    if roll < 0.5:
+        fields["fee_amount"] = rng.choice([0, 15000, 50000.5, "100000", 2_000_000])
+    elif roll < 0.6:
+        fields["fee_amount"] = None
+    if rng.random() < 0.7:
+        fields["paid_online"] = rng.choice(
+            ["no", "national_portal", "local_gateway", "other", None]
+        )
+    for name in ("digitized", "reused_data", "e_result"):
+        if rng.random() < 0.7:
+            fields[name] = rng.choice([True, False, True, None])
+    return fields
 
 
 def _next_occurred_at(rng: random.Random, previous: dt.datetime) -> dt.datetime:

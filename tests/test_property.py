@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from decimal import Decimal
+from fractions import Fraction
 
 import httpx
 import pytest
@@ -47,8 +48,9 @@ async def test_stored_dossiers_match_the_replayed_stream(api: httpx.AsyncClient,
     model = await replay(api, seed)
     for code, state in model.states.items():
         stored = (await api.get(f"/v1/dossiers/{code}")).json()
-        for name in ("status", "domain_code", "unit_code", "channel", "service_level"):
+        for name in ("status", "domain_code", "unit_code", "channel"):
             assert stored[name] == state[name], (code, name)
+        assert stored["service_level"] == reference.level(state["service_level"])
         assert reference.parse(stored["received_at"]) == reference.parse(state["received_at"])
 
 
@@ -173,3 +175,108 @@ async def test_report06_matches_brute_force(api: httpx.AsyncClient, seed: int) -
             assert body["overall"] == expected["overall"], params
             checked_rows += len(got)
     assert checked_rows > 50
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+async def test_indicators_match_brute_force(api: httpx.AsyncClient, seed: int) -> None:
+    """Every indicator's numerator and denominator, ratio and points, per group and overall,
+    equals the contract's count over the replayed stream; a procedure's eligibility set in the
+    catalog moves the `full_online` figures at once."""
+    model = await replay(api, seed)
+    # One procedure made eligible whatever its level, one not eligible whatever its level.
+    assert (
+        await api.put(
+            "/v1/procedures/1.001193",
+            json={
+                "name": "A",
+                "domain_code": "TP",
+                "service_level": 3,
+                "full_online_eligible": True,
+            },
+        )
+    ).status_code == 200
+    assert (
+        await api.put(
+            "/v1/procedures/2.002492",
+            json={
+                "name": "B",
+                "domain_code": "TP",
+                "service_level": "full",
+                "full_online_eligible": False,
+            },
+        )
+    ).status_code == 200
+    levels = dict(model.procedure_levels)
+    eligible = {code: lvl == 4 for code, lvl in levels.items()}
+    eligible.update({"1.001193": True, "2.002492": False})
+    listed = {p["code"]: p for p in (await api.get("/v1/procedures")).json()}
+    assert {c: listed[c]["full_online_eligible"] for c in eligible} == eligible
+    parents, _ = await catalog(api)
+    rng = random.Random(seed * 11)
+    states = model.states_with_clock()
+    seen_nonzero: set[str] = set()
+    for date_from, date_to in RANGES:
+        for _ in range(5):
+            group_by = rng.choice(["none", "unit", "domain"])
+            unit = rng.choice([None, "01", "282", "10444", "99001"])
+            domain = rng.choice([None, None, "TP", "G03-GD10"])
+            params = {
+                "from": date_from.isoformat(),
+                "to": date_to.isoformat(),
+                "group_by": group_by,
+            }
+            if unit:
+                params["unit"] = unit
+            if domain:
+                params["domain"] = domain
+            response = await api.get("/v1/stats/indicators", params=params)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            expected = reference.indicators(
+                states,
+                date_from=date_from,
+                date_to=date_to,
+                group_by=group_by,
+                unit_codes=reference.subtree(parents, unit) if unit else None,
+                domain=domain,
+                eligible=eligible,
+            )
+            want_groups = {
+                key: found
+                for key, found in expected["groups"].items()
+                if any(den for _, den in found.values())
+            }
+            got_groups: dict[str | None, dict[str, tuple[int, int]]] = {}
+            for row in body["rows"]:
+                key = row.get("domain_code") or row.get("unit_code")
+                got_groups.setdefault(key, {})[row["indicator"]] = (
+                    row["numerator"],
+                    row["denominator"],
+                )
+                points = reference.points(row["indicator"], row["numerator"], row["denominator"])
+                assert row["points"] == (None if points is None else float(points)), row
+                if row["denominator"]:
+                    assert row["ratio"] == row["numerator"] / row["denominator"]
+                    if row["numerator"]:
+                        seen_nonzero.add(row["indicator"])
+                else:
+                    assert row["ratio"] is None
+            assert got_groups == want_groups, params
+            order = [r["indicator"] for r in body["rows"]]
+            assert order == [name for _ in want_groups for name, _, _ in reference.SCORING]
+            overall = {
+                v["indicator"]: (v["numerator"], v["denominator"])
+                for v in body["overall"]["indicators"]
+            }
+            assert overall == expected["overall"], params
+            total = sum(
+                (
+                    p
+                    for name, (num, den) in overall.items()
+                    if (p := reference.points(name, num, den)) is not None
+                ),
+                Fraction(0),
+            )
+            assert body["overall"]["total_points"] == float(total)
+    # The streams exercised every indicator with a non-zero numerator.
+    assert seen_nonzero == {name for name, _, _ in reference.SCORING}

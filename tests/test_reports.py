@@ -242,6 +242,9 @@ async def test_procedures_from_events_and_catalog(api: httpx.AsyncClient) -> Non
         "service_level": 2,
         "unit_levels": ["commune", "district"],
         "from_catalog": False,
+        # Not chosen in the catalog: eligible exactly at level 4.
+        "full_online_eligible": False,
+        "full_online_eligible_set": False,
     }
     put = await api.put(
         "/v1/procedures/1.1",

@@ -95,6 +95,10 @@ async def list_units(session: SessionDep, _: ReadKey) -> list[UnitOut]:
     "administrative levels that handle it. Once PUT, the catalog's values win over those that "
     "events carry. Dossiers sent in the national format without `MucDo` follow the procedure's "
     "level: a change of `service_level` moves each of them, and every figure, at once. "
+    "`full_online_eligible` says whether the procedure is eligible for fully online service "
+    "(the `full_online` indicator counts its dossiers): omitted, the stored choice stays; null "
+    "or never given, true exactly at level 4; a change moves every figure at once. "
+    "`service_level` also takes the Decree 42/2022 names offline (2), partial (3), full (4). "
     "Answers 201 when created, 200 when replaced. Scope `admin`.",
     response_model=ProcedureOut,
     responses={201: {"description": "Created", "model": ProcedureOut}},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema
 
 from app.validation import Code, LevelInput, Name, StrictInput
 from app.vocabulary import UnitLevel
@@ -162,7 +162,7 @@ class ProcedureIn(StrictInput):
         max_length=3,
         description="The administrative levels that handle the procedure.",
     )
-    full_online_eligible: bool | None = Field(
+    full_online_eligible: StrictBool | None = Field(
         default=None,
         description="Eligible for fully online service (the `full_online` indicator counts its"
         " dossiers). Omitted: the stored choice stays; null: back to the default, true exactly"

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from app.db import SessionDep
-from app.keys.dependencies import ReadKey
-from app.responses import AUTH_ERRORS
+from app.keys.dependencies import AdminKey, ReadKey
+from app.responses import AUTH_ERRORS, NOT_FOUND
 from app.stats import service
 from app.stats.caching import conditional_response
 from app.stats.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
@@ -19,15 +19,21 @@ from app.stats.schemas import (
     CoverageReport,
     Format,
     GroupBy,
+    IndicatorCode,
+    IndicatorGroupBy,
+    IndicatorsReport,
     OnlineRatioReport,
     Period,
     Report06,
+    ScoringIn,
+    ScoringOut,
     TableFormat,
 )
 from app.validation import DATE_RANGE_TEXT, Code, Name, ReportDate
 from app.workers import Workers
 
 router = APIRouter(prefix="/v1/stats", tags=["statistics"], responses=AUTH_ERRORS)
+scoring_router = APIRouter(prefix="/v1/indicators", tags=["statistics"], responses=AUTH_ERRORS)
 
 _CACHING = """
 **Caching:** every answer carries a strong `ETag` that changes exactly when its content does;
@@ -93,6 +99,38 @@ The share of procedures offered online, per domain: `procedures` in the catalog 
 `unit_level` when given), of which `online_capable` (level 3 or 4) and `full_online` (level 4);
 `ratio = online_capable / procedures` against the domain's `coverage_target` (0.40 unless set
 with `PUT /v1/domains/{code}`). Scope `read`.
+"""
+    + _CACHING
+)
+
+
+_INDICATORS_DESCRIPTION = (
+    """
+The national scorecard's indicators that dossier data decides (Quyết định 766/QĐ-TTg). Counted
+dossiers are those of report 06 (status neither `submitted` nor `refused`); "received" = received
+within the period (local dates, both inclusive); "ended" = ended (handling clock) with `ended_on`
+within the period.
+
+| `indicator` | numerator | denominator | `max_points` | `full_marks_at` |
+|---|---|---|---|---|
+| `on_time` (2.1) | of the denominator, report 06 `finished_early`, `finished_on_time`, `pending_on_time` | report 06 `received_total` | 20 | 1.0 |
+| `online_filing` (3.3) | received online | received | – | 0.5 |
+| `full_online` | received online at level 4, procedure eligible | received, procedure eligible | 12 | 1.0 |
+| `online_payment` (3.6) | received, `fee_amount` > 0, `paid_online` national_portal or local_gateway | received, `fee_amount` > 0 | – | 1.0 |
+| `e_result` (4.1) | ended as finished or returned, `e_result` | ended as finished or returned | 6 | 1.0 |
+| `digitized` (4.2) | received, `digitized` | received | 4 | 0.8 |
+| `reused_data` (4.4) | received, `reused_data` | received | 4 | 1.0 |
+| `online_on_time` | ended, online, early or on time (as report 06) | ended, online | – | 1.0 |
+
+A procedure is eligible when its catalog entry says `full_online_eligible` (`PUT
+/v1/procedures/{code}`), by default exactly when its level is 4.
+`ratio = numerator / denominator` (null when 0); `points = max_points × min(1, ratio /
+full_marks_at)` (null without `max_points` or ratio); `PUT /v1/indicators/{indicator}` changes the
+scoring table. One row per group and indicator, by group code then in the table's order; groups
+whose every denominator is 0 are left out. `groups` gives each group's total points (with
+`group_by=unit`: the ranking of units); `overall` every indicator over all groups and its
+`total_points`. `format=csv` one line per row; `format=xlsx` a printable sheet, one row per group
+with each indicator's ratio and points and the total. Scope `read`.
 """
     + _CACHING
 )
@@ -207,6 +245,66 @@ async def report_06(
         csv=lambda: service.report06_csv(report),
         xlsx=lambda: service.report06_xlsx(session, workers, report, recipient),
     )
+
+
+@router.get(
+    "/indicators",
+    summary="Scorecard indicators",
+    description=_INDICATORS_DESCRIPTION,
+    response_model=IndicatorsReport,
+    responses=_file_responses(
+        "unit_code,unit_name,indicator,name,numerator,denominator,ratio,full_marks_at,max_points,"
+        "points\r\n10441,Thị trấn Đại Nghĩa,on_time,"
+        '"Tỷ lệ hồ sơ xử lý trước hạn, đúng hạn (2.1)",950,1000,0.95,1.0,20.0,19.0\r\n'
+    ),
+)
+async def indicators(
+    request: Request,
+    session: SessionDep,
+    _: ReadKey,
+    workers: Workers,
+    date_from: DateFrom,
+    date_to: DateTo,
+    unit: UnitQuery = None,
+    domain: DomainQuery = None,
+    group_by: IndicatorGroupBy = "none",
+    format: Format = "json",
+) -> Response:
+    report = await service.indicators(
+        session, date_from=date_from, date_to=date_to, group_by=group_by, unit=unit, domain=domain
+    )
+    return await _render(
+        request,
+        report,
+        format,
+        "chi-so-766",
+        csv=lambda: service.indicators_csv(report),
+        xlsx=lambda: service.indicators_xlsx(session, workers, report),
+    )
+
+
+@scoring_router.get(
+    "",
+    summary="The scoring table",
+    description="Each indicator's `max_points` and `full_marks_at`, in the table's order. "
+    "Scope `read`.",
+)
+async def scoring_table(session: SessionDep, _: ReadKey) -> list[ScoringOut]:
+    return await service.scoring_table(session)
+
+
+@scoring_router.put(
+    "/{indicator}",
+    summary="Change a row of the scoring table",
+    description="Sets an indicator's `max_points` (null: not scored) and `full_marks_at` (the "
+    "ratio that earns every point, in (0, 1]); an omitted field keeps its value. Every "
+    "indicator answer scores with the table as it stands. Scope `admin`.",
+    responses=NOT_FOUND,
+)
+async def put_scoring(
+    indicator: IndicatorCode, body: ScoringIn, session: SessionDep, _: AdminKey
+) -> ScoringOut:
+    return await service.put_scoring(session, indicator, body)
 
 
 @router.get(

@@ -246,3 +246,152 @@ class CoverageReport(BaseModel):
     domain: str | None
     rows: list[CoverageRow]
     overall: CoverageCounts
+
+
+# --- the scorecard (contract section 12) ------------------------------------------------------
+
+IndicatorCode = Literal[
+    "on_time",
+    "online_filing",
+    "full_online",
+    "online_payment",
+    "e_result",
+    "digitized",
+    "reused_data",
+    "online_on_time",
+]
+IndicatorGroupBy = Literal["none", "unit", "domain"]
+
+
+class IndicatorValue(BaseModel):
+    """One indicator: its two counts, ratio and points."""
+
+    indicator: IndicatorCode
+    name: str = Field(description="The indicator's name on the national scorecard.")
+    numerator: int
+    denominator: int
+    ratio: float | None = Field(description="numerator / denominator; null when it is 0.")
+    full_marks_at: float = Field(description="The ratio that earns every point.")
+    max_points: float | None = Field(description="Points at full marks; null: not scored.")
+    points: float | None = Field(
+        description="max_points × min(1, ratio / full_marks_at); null without max_points or ratio."
+    )
+
+
+class IndicatorRow(IndicatorValue):
+    """One indicator of one group: the group's fields as in the online ratio (none for
+    group_by=none)."""
+
+    domain_code: str | None = None
+    domain_name: str | None = None
+    unit_code: str | None = None
+    unit_name: str | None = None
+
+
+class IndicatorGroupTotal(BaseModel):
+    """A group's total points: the sum of its indicators' non-null points (for a ranking)."""
+
+    domain_code: str | None = None
+    domain_name: str | None = None
+    unit_code: str | None = None
+    unit_name: str | None = None
+    total_points: float
+
+
+class IndicatorsOverall(BaseModel):
+    """Every indicator over all counted dossiers of the filters."""
+
+    indicators: list[IndicatorValue]
+    total_points: float = Field(description="The sum of the non-null points.")
+
+
+_INDICATOR_EXAMPLE: dict[str, Any] = {
+    "indicator": "on_time",
+    "name": "Tỷ lệ hồ sơ xử lý trước hạn, đúng hạn (2.1)",
+    "numerator": 950,
+    "denominator": 1000,
+    "ratio": 0.95,
+    "full_marks_at": 1.0,
+    "max_points": 20.0,
+    "points": 19.0,
+}
+
+
+class IndicatorsReport(BaseModel):
+    """The scorecard indicators per group, and over all groups."""
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "from": "2024-01-01",
+                    "to": "2024-12-31",
+                    "timezone": "Asia/Ho_Chi_Minh",
+                    "unit": "282",
+                    "domain": None,
+                    "group_by": "unit",
+                    "rows": [
+                        {
+                            "unit_code": "10441",
+                            "unit_name": "Thị trấn Đại Nghĩa",
+                            **_INDICATOR_EXAMPLE,
+                        }
+                    ],
+                    "groups": [
+                        {
+                            "unit_code": "10441",
+                            "unit_name": "Thị trấn Đại Nghĩa",
+                            "total_points": 41.5,
+                        }
+                    ],
+                    "overall": {"indicators": [_INDICATOR_EXAMPLE], "total_points": 41.5},
+                }
+            ]
+        },
+    )
+
+    from_: dt.date = Field(alias="from", serialization_alias="from")
+    to: dt.date
+    timezone: str
+    unit: str | None
+    domain: str | None
+    group_by: IndicatorGroupBy
+    rows: list[IndicatorRow] = Field(
+        description="One row per group and indicator, by group code, then in the table's order;"
+        " groups whose every denominator is 0 are left out."
+    )
+    groups: list[IndicatorGroupTotal] = Field(
+        description="Each group's total points, by group code (for group_by=unit: the ranking's"
+        " input)."
+    )
+    overall: IndicatorsOverall
+
+
+class ScoringIn(BaseModel):
+    """A change to a row of the scoring table; an omitted field keeps its value."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"max_points": 20, "full_marks_at": 1.0}]},
+    )
+
+    max_points: float | None = Field(
+        default=None, ge=0, le=1000, description="Points at full marks; null: not scored."
+    )
+    full_marks_at: float | None = Field(
+        default=None,
+        ge=0.0001,
+        le=1,
+        description="The ratio that earns every point, 0.0001 to 1 (4 decimals kept).",
+    )
+
+
+class ScoringOut(BaseModel):
+    """A row of the scoring table."""
+
+    indicator: IndicatorCode
+    name: str
+    max_points: float | None
+    full_marks_at: float

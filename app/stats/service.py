@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import repository as catalog
 from app.config import get_settings
-from app.errors import ValidationFailed, field_error, validation_failed
+from app.errors import NotFound, ValidationFailed, field_error, validation_failed
 from app.localtime import REPORT_TIMEZONE_NAME
-from app.stats import repository
+from app.stats import repository, scorecard
 from app.stats.exports import PERCENT, Column, Sheet, csv_table, xlsx_workbook
 from app.stats.form06 import Form06, build_form06
 from app.stats.repository import REPORT06_COLUMNS
@@ -21,12 +21,19 @@ from app.stats.schemas import (
     CoverageReport,
     CoverageRow,
     DomainRatioRow,
+    IndicatorGroupTotal,
+    IndicatorRow,
+    IndicatorsOverall,
+    IndicatorsReport,
+    IndicatorValue,
     OnlineRatioReport,
     RatioOverall,
     RatioRow,
     Report06,
     Report06Counts,
     Report06Row,
+    ScoringIn,
+    ScoringOut,
     UnitRatioRow,
 )
 from app.vocabulary import UNIT_LEVELS
@@ -392,3 +399,193 @@ def coverage_csv(report: CoverageReport) -> bytes:
     """The rows of the coverage report as CSV."""
     columns = ["domain_code", "domain_name", *CoverageCounts.model_fields]
     return csv_table(columns, [r.model_dump() for r in report.rows])
+
+
+# --- the scorecard ---------------------------------------------------------------------
+
+
+async def _scoring(session: AsyncSession) -> dict[str, scorecard.Scoring]:
+    return {
+        row.indicator: scorecard.Scoring(row.max_points, row.full_marks_at)
+        for row in await repository.scoring_table(session)
+    }
+
+
+def _value(score: scorecard.Score) -> dict[str, Any]:
+    ratio, points = score.ratio, score.points
+    max_points = score.scoring.max_points
+    return {
+        "indicator": score.indicator.code,
+        "name": score.indicator.name,
+        "numerator": score.numerator,
+        "denominator": score.denominator,
+        "ratio": None if ratio is None else float(ratio),
+        "full_marks_at": float(score.scoring.full_marks_at),
+        "max_points": None if max_points is None else float(max_points),
+        "points": None if points is None else float(points),
+    }
+
+
+_GROUP_FIELDS = {"domain": ("domain_code", "domain_name"), "unit": ("unit_code", "unit_name")}
+
+
+async def indicators(
+    session: AsyncSession,
+    *,
+    date_from: dt.date,
+    date_to: dt.date,
+    group_by: str,
+    unit: str | None,
+    domain: str | None,
+) -> IndicatorsReport:
+    """The scorecard indicators per group and overall, scored by the scoring table."""
+    await check_filters(session, date_from, date_to, unit, domain)
+    counts = await repository.indicator_counts(
+        session, date_from=date_from, date_to=date_to, group_by=group_by, unit=unit, domain=domain
+    )
+    table = await _scoring(session)
+    rows: list[IndicatorRow] = []
+    groups: list[IndicatorGroupTotal] = []
+    for c in sorted(counts, key=lambda c: c["group_code"] or ""):
+        group = scorecard.scores(c, table)
+        if not any(s.denominator for s in group):
+            continue
+        fields: dict[str, Any] = {}
+        if group_by in _GROUP_FIELDS:
+            code_field, name_field = _GROUP_FIELDS[group_by]
+            fields = {code_field: c["group_code"], name_field: c["group_name"]}
+        rows += [IndicatorRow(**fields, **_value(s)) for s in group]
+        groups.append(
+            IndicatorGroupTotal(**fields, total_points=float(scorecard.total_points(group)))
+        )
+    overall_counts = {name: sum(c[name] for c in counts) for name in repository.INDICATOR_COUNTS}
+    overall = scorecard.scores(overall_counts, table)
+    return IndicatorsReport(
+        from_=date_from,
+        to=date_to,
+        timezone=REPORT_TIMEZONE_NAME,
+        unit=unit,
+        domain=domain,
+        group_by=group_by,
+        rows=rows,
+        groups=groups,
+        overall=IndicatorsOverall(
+            indicators=[IndicatorValue(**_value(s)) for s in overall],
+            total_points=float(scorecard.total_points(overall)),
+        ),
+    )
+
+
+_INDICATOR_VALUE_COLUMNS = list(IndicatorValue.model_fields)
+
+
+def indicators_csv(report: IndicatorsReport) -> bytes:
+    """One line per group and indicator."""
+    group = list(_GROUP_FIELDS.get(report.group_by, ()))
+    return csv_table([*group, *_INDICATOR_VALUE_COLUMNS], [r.model_dump() for r in report.rows])
+
+
+# Column headings of the printed scorecard: the national id where the indicator has one.
+INDICATOR_HEADINGS = {
+    "on_time": "2.1 Trước hạn, đúng hạn",
+    "online_filing": "3.3 Nộp trực tuyến",
+    "full_online": "Toàn trình / đủ điều kiện",
+    "online_payment": "3.6 Thanh toán trực tuyến",
+    "e_result": "4.1 Kết quả điện tử",
+    "digitized": "4.2 Số hóa hồ sơ",
+    "reused_data": "4.4 Tái sử dụng dữ liệu",
+    "online_on_time": "Trực tuyến đúng hạn",
+}
+
+
+async def indicators_xlsx(
+    session: AsyncSession, pool: WorkerPool, report: IndicatorsReport
+) -> bytes:
+    """The scorecard as a printable workbook: one row per group, each indicator's ratio and
+    points under its heading, the total points, and a line for all groups together."""
+    columns: list[Column] = []
+    if report.group_by in _GROUP_FIELDS:
+        code_field, name_field = _GROUP_FIELDS[report.group_by]
+        what = "lĩnh vực" if report.group_by == "domain" else "đơn vị"
+        columns += [
+            Column(code_field, f"Mã {what}", 10),
+            Column(name_field, what.capitalize(), 26),
+        ]
+    else:
+        columns.append(Column("scope", "Phạm vi", 26))
+    scored: dict[str, IndicatorValue] = {v.indicator: v for v in report.overall.indicators}
+    for code in scorecard.CODES:
+        max_points = scored[code].max_points
+        heading = INDICATOR_HEADINGS[code] + (
+            f" ({max_points:g} điểm)" if max_points is not None else ""
+        )
+        columns.append(Column(f"{code}.ratio", "Tỷ lệ", 8.5, PERCENT, group=heading))
+        columns.append(Column(f"{code}.points", "Điểm", 7, "0.00", group=heading))
+    columns.append(Column("total_points", "Tổng điểm", 9, "0.00"))
+
+    def line(values: list[Any], total: float) -> dict[str, Any]:
+        out: dict[str, Any] = {"total_points": total}
+        for v in values:
+            out[f"{v.indicator}.ratio"] = v.ratio
+            out[f"{v.indicator}.points"] = v.points
+        return out
+
+    by_group: dict[str | None, list[IndicatorRow]] = {}
+    for row in report.rows:
+        by_group.setdefault(row.domain_code or row.unit_code, []).append(row)
+    rows = []
+    for group in report.groups:
+        values = line(by_group[group.domain_code or group.unit_code], group.total_points)
+        rows.append({**group.model_dump(), **values})
+    if report.group_by == "none" and report.rows:
+        rows = [{"scope": "Tất cả", **line(report.rows, report.overall.total_points)}]
+    first = columns[0].key
+    totals = {first: "Tổng cộng", **line(report.overall.indicators, report.overall.total_points)}
+    return await pool.run(
+        xlsx_workbook,
+        Sheet(
+            title="KẾT QUẢ CHỈ SỐ ĐÁNH GIÁ CHẤT LƯỢNG GIẢI QUYẾT TTHC (QĐ 766/QĐ-TTg)",
+            subtitle_lines=[
+                _period_line(report.from_, report.to),
+                await _scope_line(session, report.unit, report.domain),
+            ],
+            columns=columns,
+            rows=rows,
+            totals=totals if report.group_by != "none" else None,
+            note="Tỷ lệ = tử số / mẫu số theo hồ sơ đã tiếp nhận hoặc đã kết thúc trong kỳ; điểm ="
+            " điểm tối đa × min(1, tỷ lệ / tỷ lệ đạt điểm tối đa). Ngày theo múi giờ "
+            f"{REPORT_TIMEZONE_NAME}. Tử số, mẫu số từng chỉ số: bản JSON hoặc CSV.",
+            sheet_name="Chỉ số 766",
+        ),
+    )
+
+
+async def scoring_table(session: AsyncSession) -> list[ScoringOut]:
+    """The scoring table, in its order."""
+    return [_scoring_out(row) for row in await repository.scoring_table(session)]
+
+
+def _scoring_out(row: Any) -> ScoringOut:
+    return ScoringOut(
+        indicator=row.indicator,
+        name=scorecard.BY_CODE[row.indicator].name,
+        max_points=None if row.max_points is None else float(row.max_points),
+        full_marks_at=float(row.full_marks_at),
+    )
+
+
+async def put_scoring(session: AsyncSession, indicator: str, body: ScoringIn) -> ScoringOut:
+    """Change a row of the scoring table: the fields sent, the others kept."""
+    values: dict[str, Any] = {}
+    if "max_points" in body.model_fields_set:
+        values["max_points"] = None if body.max_points is None else Decimal(str(body.max_points))
+    if "full_marks_at" in body.model_fields_set:
+        if body.full_marks_at is None:
+            raise validation_failed(
+                ["body", "full_marks_at"], "must be a number in (0, 1]", "full_marks_at_required"
+            )
+        values["full_marks_at"] = Decimal(str(body.full_marks_at))
+    row = await repository.update_scoring(session, indicator, values)
+    if row is None:
+        raise NotFound(f"indicator {indicator!r} is not in the scoring table")
+    return _scoring_out(row)
