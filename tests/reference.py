@@ -282,3 +282,54 @@ def with_report06_totals(c: dict[str, int]) -> dict[str, int]:
         "finished_total": c["finished_early"] + c["finished_on_time"] + c["finished_late"],
         "pending_total": c["pending_on_time"] + c["pending_overdue"],
     }
+
+
+def figure_dossiers(
+    states: list[dict[str, Any]],
+    figure: str,
+    *,
+    date_from: dt.date,
+    date_to: dt.date,
+    basis: str = "online_capable",
+) -> set[str]:
+    """The codes of the dossiers (each with its `clock`) that a figure counts, one dossier at a
+    time, as contract sections 6 and 9 word it."""
+    found = set()
+    for d in states:
+        if d["status"] in ("submitted", "refused"):
+            continue
+        received = local_day(d["received_at"])
+        ended = d["clock"].ended_on
+        due = d["clock"].effective_due_on
+        got_in_period = received is not None and date_from <= received <= date_to
+        carried = (
+            received is not None and received < date_from and (ended is None or ended >= date_from)
+        )
+        ended_in_period = ended is not None and date_from <= ended <= date_to
+        on_time = d["status"] == "withdrawn" or due is None or ended == due
+        pending = (
+            received is not None and received <= date_to and (ended is None or ended > date_to)
+        )
+        overdue = due is not None and due < date_to
+        online = d["channel"] == "online"
+        level = d["service_level"]
+        member = {
+            "received_online": got_in_period and online,
+            "received_offline": got_in_period and not online,
+            "carried_over": carried,
+            "received_total": got_in_period or carried,
+            "finished_early": ended_in_period and not on_time and ended < due,  # type: ignore[operator]
+            "finished_on_time": ended_in_period and on_time,
+            "finished_late": ended_in_period and not on_time and ended > due,  # type: ignore[operator]
+            "finished_total": ended_in_period,
+            "pending_on_time": pending and not overdue,
+            "pending_overdue": pending and overdue,
+            "pending_total": pending,
+            "online": got_in_period
+            and online
+            and {"online_capable": level in (3, 4), "all": True, "full_online": level == 4}[basis],
+            "total": got_in_period and (level in (3, 4) if basis == "online_capable" else True),
+        }[figure]
+        if member:
+            found.add(d["code"])
+    return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import os
@@ -183,6 +184,15 @@ async def test_csv_of_an_empty_figure_is_the_header_alone(api: httpx.AsyncClient
     assert response.content.decode("utf-8-sig").startswith("code,procedure_code,")
 
 
+def render_png(workbook: Path, png_stem: Path) -> None:
+    """The workbook as LibreOffice prints it, as a PNG of its first page."""
+    out = workbook.parent
+    command = ["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(out), str(workbook)]
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    pdf = str(workbook.with_suffix(".pdf"))
+    subprocess.run(["pdftoppm", "-png", "-r", "70", "-singlefile", pdf, str(png_stem)], check=True)
+
+
 async def test_xlsx_holds_every_dossier_and_is_named_for_the_figure(
     api: httpx.AsyncClient, tmp_path: Path
 ) -> None:
@@ -206,18 +216,8 @@ async def test_xlsx_holds_every_dossier_and_is_named_for_the_figure(
     assert listed[0][3] == "Đăng ký kết hôn"
     cell = sheet.cell(row=heading + 2, column=2)
     assert cell.data_type == "s"  # a string, never a formula
-    if os.environ.get("RENDER_XLSX"):  # look at it: soffice → PDF → PNG
-        subprocess.run(
-            ["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(path)],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        png = Path(os.environ["RENDER_XLSX"])
-        subprocess.run(
-            ["pdftoppm", "-png", "-r", "70", "-singlefile", str(tmp_path / "list.pdf"), str(png)],
-            check=True,
-        )
+    if os.environ.get("RENDER_XLSX"):  # to look at it: RENDER_XLSX=/tmp/list (→ list.png)
+        await asyncio.to_thread(render_png, path, Path(os.environ["RENDER_XLSX"]))
 
 
 async def test_xlsx_beyond_the_row_cap_asks_for_csv(

@@ -213,22 +213,22 @@ def _local(moment: dt.datetime | None) -> dt.datetime | None:
 _DATE = "dd/mm/yyyy"
 _TIME = "dd/mm/yyyy hh:mm"
 XLSX_COLUMNS = [
-    Column("number", "STT", 7),
-    Column("code", "Mã hồ sơ", 30),
-    Column("procedure_code", "Mã TTHC", 12),
-    Column("procedure_name", "Tên thủ tục", 32),
-    Column("domain_code", "Mã lĩnh vực", 11),
-    Column("domain_name", "Lĩnh vực", 20),
-    Column("unit_code", "Mã đơn vị", 10),
-    Column("channel", "Kênh nộp", 11),
-    Column("service_level", "Mức độ", 8),
-    Column("status", "Trạng thái", 14),
-    Column("received_at", "Ngày tiếp nhận", 17, _TIME),
-    Column("due_at", "Ngày hẹn trả", 17, _TIME),
-    Column("finished_at", "Ngày kết thúc xử lý", 17, _TIME),
-    Column("returned_at", "Ngày trả kết quả", 17, _TIME),
-    Column("paused_days", "Số ngày tạm dừng", 10),
-    Column("effective_due_on", "Hạn xử lý (tính cả tạm dừng)", 13, _DATE),
+    Column("number", "STT", 5),
+    Column("code", "Mã hồ sơ", 24),
+    Column("procedure_code", "Mã TTHC", 10),
+    Column("procedure_name", "Tên thủ tục", 26),
+    Column("domain_code", "Mã lĩnh vực", 9),
+    Column("domain_name", "Lĩnh vực", 14),
+    Column("unit_code", "Mã đơn vị", 8),
+    Column("channel", "Kênh nộp", 10),
+    Column("service_level", "Mức độ", 6),
+    Column("status", "Trạng thái", 13),
+    Column("received_at", "Ngày tiếp nhận", 15, _TIME),
+    Column("due_at", "Ngày hẹn trả", 15, _TIME),
+    Column("finished_at", "Ngày kết thúc xử lý", 15, _TIME),
+    Column("returned_at", "Ngày trả kết quả", 15, _TIME),
+    Column("paused_days", "Ngày dừng", 10),
+    Column("effective_due_on", "Hạn xử lý", 11, _DATE),
     Column("ended_on", "Ngày kết thúc", 12, _DATE),
 ]
 _CHANNEL_NAMES = {"online": "Trực tuyến", "in_person": "Trực tiếp", "postal": "Bưu chính"}
@@ -305,7 +305,8 @@ async def figure_xlsx(
         subtitle_lines=subtitle,
         columns=XLSX_COLUMNS,
         rows=rows,
-        note=f"Thời gian theo múi giờ {REPORT_TIMEZONE_NAME}; hồ sơ xếp theo mã hồ sơ.",
+        note=f"Thời gian theo múi giờ {REPORT_TIMEZONE_NAME}; hồ sơ xếp theo mã hồ sơ. Hạn xử lý:"
+        " ngày hẹn trả cộng số ngày dừng chờ bổ sung hồ sơ, thực hiện nghĩa vụ tài chính.",
         sheet_name="Danh sách hồ sơ",
         number_columns=False,
     )
