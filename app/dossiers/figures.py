@@ -22,8 +22,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, or_, true
+from sqlalchemy import ColumnElement, Date, Table, and_, case, func, literal, null, or_, true
 
 from app.models import Dossier
 from app.vocabulary import ENDING_STATUSES, STATUSES_WITHOUT_RECEIPT
@@ -87,13 +88,25 @@ def ended_in(d: Table, w: Window) -> ColumnElement[bool]:
     )
 
 
+def open_interval(d: Table) -> ColumnElement[Any]:
+    """[`received_on`, `ended_on`) as a date range, empty when the dossier ended on or before
+    its receipt day, unbounded above while it has not ended: the expression migration 0010
+    indexes (GiST), so "open at the end of a day" is an index look-up."""
+    upper = case(
+        (d.c.ended_on.is_(None), null()), else_=func.greatest(d.c.ended_on, d.c.received_on)
+    )
+    return func.daterange(d.c.received_on, upper)
+
+
 def open_at(d: Table, day: dt.date) -> ColumnElement[bool]:
     """Counted, received on or before `day` and not ended by its end. (`ended_on` > `day` >=
-    `received_on` also excludes a dossier that ended on or before its receipt day.)"""
+    `received_on` also excludes a dossier that ended on or before its receipt day.) The interval
+    condition says the same again, in the form the index answers."""
     return and_(
         counted(d),
         d.c.received_on <= day,
         or_(d.c.ended_on.is_(None), d.c.ended_on > day),
+        open_interval(d).op("@>")(literal(day, Date)),
     )
 
 
