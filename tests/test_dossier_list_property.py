@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections import defaultdict
 from typing import Any
 
 import httpx
 import pytest
 
 from tests import reference
-from tests.test_property import RANGES, replay
+from tests.streams import event_stream
+from tests.test_property import RANGES
 
 SEEDS = [1, 2, 3]
 REPORT06_FIGURES = [
@@ -28,6 +30,57 @@ REPORT06_FIGURES = [
     "pending_total",
 ]
 BASES = ["online_capable", "all", "full_online"]
+INDICATORS = [
+    "on_time",
+    "online_filing",
+    "full_online",
+    "online_payment",
+    "e_result",
+    "digitized",
+    "reused_data",
+    "online_on_time",
+]
+INDICATOR_FIGURES = [f"{i}.{side}" for i in INDICATORS for side in ("numerator", "denominator")]
+# Each procedure of the streams, set in the catalog before the stream with its eligibility for
+# fully online service (so every dossier's eligibility is known whatever the arrival order).
+ELIGIBLE = {"1.001193": True, "2.002492": False, "1.000894": True}
+
+
+def with_scorecard_inputs(event: dict[str, Any]) -> None:
+    """Give the event's snapshot random scorecard inputs (contract section 4, v2), the same for
+    every copy of the event (drawn from its id), so a resend stays a duplicate."""
+    rng = random.Random(event["event_id"])
+    dossier = event["dossier"]
+    dossier["fee_amount"] = rng.choice([0, 0, 15000, 50000.5])
+    dossier["paid_online"] = rng.choice(["no", "national_portal", "local_gateway", "other"])
+    dossier["digitized"] = rng.random() < 0.5
+    dossier["reused_data"] = rng.random() < 0.3
+    dossier["e_result"] = rng.random() < 0.5
+
+
+async def replay(api: httpx.AsyncClient, seed: int) -> reference.Model:
+    """Set the procedures' eligibility, then send the stream with scorecard inputs."""
+    for code, eligible in ELIGIBLE.items():
+        body = {
+            "name": code,
+            "domain_code": "TP",
+            "service_level": 4 if eligible else 3,
+            "unit_levels": ["district", "commune"],
+            "full_online_eligible": eligible,
+        }
+        response = await api.put(f"/v1/procedures/{code}", json=body)
+        assert response.status_code in (200, 201), response.text
+    model = reference.Model()
+    for batch in event_stream(seed):
+        for e in batch:
+            with_scorecard_inputs(e)
+        expected = model.send(batch)
+        response = await api.post("/v1/events", json={"events": batch})
+        assert response.status_code == 200, response.text
+        assert response.json() == {**expected, "rejected": []}
+    return model
+
+
 # Month ends on either side: report 06 columns change exactly there.
 LIST_RANGES = [
     *RANGES,
@@ -94,6 +147,7 @@ async def test_every_figure_lists_exactly_its_dossiers(api: httpx.AsyncClient, s
     states = model.states_with_clock()
     rng = random.Random(seed * 11)
     checked = nonempty = 0
+    listed: dict[str, int] = defaultdict(int)
     for date_from, date_to in LIST_RANGES:
         for _ in range(3):
             filters = random_filters(rng)
@@ -120,6 +174,7 @@ async def test_every_figure_lists_exactly_its_dossiers(api: httpx.AsyncClient, s
             report = (await api.get("/v1/stats/report-06", params=report_query)).json()
             variants = [(f, None) for f in REPORT06_FIGURES]
             variants += [(f, basis) for f in ("online", "total") for basis in BASES]
+            variants += [(f, None) for f in INDICATOR_FIGURES]
             for figure, basis in variants:
                 params = {**dates, **filters, "figure": figure, "limit": rng.choice([1, 3, 7])}
                 if basis:
@@ -131,12 +186,15 @@ async def test_every_figure_lists_exactly_its_dossiers(api: httpx.AsyncClient, s
                     date_from=date_from,
                     date_to=date_to,
                     basis=basis or "online_capable",
+                    eligible=ELIGIBLE,
                 )
                 assert len(codes) == len(set(codes)), params  # no dossier twice
                 assert codes == sorted(codes, key=str.encode), params  # byte order
                 assert set(codes) == expected, params
                 assert count == len(expected), params
-                if basis is None:
+                if figure in INDICATOR_FIGURES:
+                    pass  # the scorecard endpoint (issue 10) is not there yet: the model decides
+                elif basis is None:
                     assert count == report06_figure(report, figure, filters), params
                 elif "unit_level" not in filters:  # the ratio has no level filter
                     ratio_query = {
@@ -156,6 +214,8 @@ async def test_every_figure_lists_exactly_its_dossiers(api: httpx.AsyncClient, s
                     assert count == value, params
                 checked += 1
                 nonempty += bool(codes)
+                listed[figure] += len(codes)
     # The streams really exercised the figures.
-    assert checked == len(LIST_RANGES) * 3 * 17
+    assert checked == len(LIST_RANGES) * 3 * (17 + len(INDICATOR_FIGURES))
     assert nonempty > checked // 4, (nonempty, checked)
+    assert all(listed[f] > 0 for f, _ in variants), listed  # every figure listed some dossier

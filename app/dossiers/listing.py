@@ -137,15 +137,21 @@ async def figure_query(
 async def figure_value(session: AsyncSession, query: FigureQuery) -> int:
     """The figure's value for the filters: from the summary tables when they keep it (what the
     statistics endpoints answer), else counted over the dossiers."""
-    if query.figure.total is not None:
-        totals = await stats_repository.figure_totals(
-            session,
-            date_from=query.window.date_from,
-            date_to=query.window.date_to,
-            filters=query.filters(),
-        )
-        return query.figure.total(totals, query.window)
-    return await repository.figure_count(session, query.conditions())
+    summaries = query.figure.summaries
+    if summaries is None:
+        return await repository.figure_count(session, query.conditions())
+    totals = await stats_repository.figure_totals(
+        session,
+        date_from=query.window.date_from,
+        date_to=query.window.date_to,
+        filters=query.filters(),
+        parts=summaries.parts,
+    )
+    value = summaries.value(totals, query.window)
+    if summaries.minus is not None:
+        left_out = [summaries.minus(DOSSIERS, query.window), *query.filters().conditions(DOSSIERS)]
+        value -= await repository.figure_count(session, left_out)
+    return value
 
 
 async def figure_dossiers(

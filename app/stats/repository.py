@@ -8,6 +8,7 @@ with the number of dossiers, only with the months of history and the number of g
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -397,65 +398,74 @@ def _interval_ends_until(day: dt.date, filters: Filters) -> Subquery:
     ).subquery()
 
 
-# The counters of the receipt summaries, by name (migration 0004/0006).
-RECEIVED_COUNTERS = ("total", "online", "capable", "capable_online", "full_online")
+# The counters of the summaries, by name (migrations 0004, 0006, 0009).
+SUMMARY_COUNTERS = {
+    "received": (
+        "total",
+        "online",
+        "capable",
+        "capable_online",
+        "full_online",
+        "eligible",
+        "eligible_full_online",
+        "with_fee",
+        "with_fee_paid_online",
+        "digitized",
+        "reused_data",
+    ),
+    "finished": (
+        "early",
+        "on_time",
+        "late",
+        "results",
+        "e_results",
+        "online_ended",
+        "online_ended_in_time",
+    ),
+    # Dossiers open (and of those overdue) at the end of the day before `from`, and of `to`.
+    "carried": ("open",),
+    "pending": ("open", "overdue"),
+}
 
 
 async def figure_totals(
-    session: AsyncSession, *, date_from: dt.date, date_to: dt.date, filters: Filters
+    session: AsyncSession,
+    *,
+    date_from: dt.date,
+    date_to: dt.date,
+    filters: Filters,
+    parts: Collection[str],
 ) -> dict[str, int]:
-    """Report 06's counted columns and the receipt counters (`received.total`,
-    `received.online`, `received.capable`, `received.capable_online`, `received.full_online`)
-    summed over every group, for the figures behind a list of dossiers: read from the summary
-    tables like the reports, in one statement, so they cost the same whatever the dossiers."""
-    received = _summary_rows(
-        stats_received_daily,
-        stats_received_monthly,
-        RECEIVED_COUNTERS,
-        date_from,
-        date_to,
-        filters,
-    )
-    finished = _summary_rows(
-        stats_finished_daily,
-        stats_finished_monthly,
-        ("early", "on_time", "late"),
-        date_from,
-        date_to,
-        filters,
-    )
-    carried = _interval_ends_until(date_from - dt.timedelta(days=1), filters).alias("carried")
-    pending = _interval_ends_until(date_to, filters).alias("pending")
+    """The summary counters of the asked `parts` (keys of `SUMMARY_COUNTERS`) summed over every
+    group, as `<part>.<counter>` (e.g. `received.online`, `pending.overdue`): what the figures
+    behind a list of dossiers are read from. One statement over the same summary rows as the
+    reports, so the value equals theirs and costs the same whatever the number of dossiers."""
 
     def total(column: Any) -> Any:
         return func.coalesce(func.sum(column), 0)
 
-    received_sums = select(
-        *(total(received.c[name]).label(f"received.{name}") for name in RECEIVED_COUNTERS)
-    ).subquery("received_sums")
-    finished_sums = select(
-        total(finished.c.early).label("finished_early"),
-        total(finished.c.on_time).label("finished_on_time"),
-        total(finished.c.late).label("finished_late"),
-    ).subquery("finished_sums")
-    carried_sums = select(total(carried.c.open).label("carried_over")).subquery("carried_sums")
-    pending_sums = select(
-        total(pending.c.open).label("pending_open"),
-        total(pending.c.overdue).label("pending_overdue"),
-    ).subquery("pending_sums")
+    sums: list[Subquery] = []
+    for part in sorted(parts):
+        counters = SUMMARY_COUNTERS[part]
+        if part in ("received", "finished"):
+            daily, monthly = {
+                "received": (stats_received_daily, stats_received_monthly),
+                "finished": (stats_finished_daily, stats_finished_monthly),
+            }[part]
+            rows = _summary_rows(daily, monthly, counters, date_from, date_to, filters)
+        else:
+            day = date_from - dt.timedelta(days=1) if part == "carried" else date_to
+            rows = _interval_ends_until(day, filters)
+        labelled = (total(rows.c[name]).label(f"{part}.{name}") for name in counters)
+        sums.append(select(*labelled).subquery(f"{part}_sums"))
+    if not sums:
+        return {}
     # One row each: joined on true, not a cartesian product by accident.
-    joined = (
-        received_sums.join(finished_sums, true())
-        .join(carried_sums, true())
-        .join(pending_sums, true())
-    )
-    stmt = select(received_sums, finished_sums, carried_sums, pending_sums).select_from(joined)
-    row = (await session.execute(stmt)).mappings().one()
-    totals = {name: int(value) for name, value in row.items()}
-    totals["received_online"] = totals["received.online"]
-    totals["received_offline"] = totals["received.total"] - totals["received.online"]
-    totals["pending_on_time"] = totals.pop("pending_open") - totals["pending_overdue"]
-    return totals
+    joined: Any = sums[0]
+    for other in sums[1:]:
+        joined = joined.join(other, true())
+    row = (await session.execute(select(*sums).select_from(joined))).mappings().one()
+    return {name: int(value) for name, value in row.items()}
 
 
 async def coverage_counts(
