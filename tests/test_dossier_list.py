@@ -243,3 +243,37 @@ async def test_every_figure_is_documented_in_the_openapi(api: httpx.AsyncClient)
     assert {"200", "401", "403", "422"} <= set(operation["responses"])
     for name in FIGURES:
         assert f"`{name}`" in operation["description"]
+
+
+async def test_file_name_names_basis_level_domain_and_the_dates(api: httpx.AsyncClient) -> None:
+    params = {
+        "figure": "online",
+        "basis": "all",
+        "unit_level": "commune",
+        "domain": "TP",
+        "from": "2017-01-01",
+        "to": "2017-02-10",
+        "format": "csv",
+    }
+    response = await api.get("/v1/dossiers", params=params)
+    assert response.headers["content-disposition"] == (
+        'attachment; filename="ho-so_online-all_all_commune_TP_2017-01-01_2017-02-10.csv"'
+    )
+
+
+async def test_indicator_figures_list_their_dossiers(api: httpx.AsyncClient) -> None:
+    await send(
+        api,
+        event("e-1", "PAID", fee_amount=20000, paid_online="national_portal", digitized=True),
+        event("e-2", "UNPAID", fee_amount=20000, paid_online="no"),
+        event("e-3", "FREE", paid_online="national_portal"),
+    )
+
+    async def listed(figure: str) -> tuple[int, list[str]]:
+        body = (await api.get("/v1/dossiers", params={"figure": figure, **Q1})).json()
+        return body["count"], page_codes(body)
+
+    assert await listed("online_payment.numerator") == (1, ["PAID"])
+    assert await listed("online_payment.denominator") == (2, ["PAID", "UNPAID"])
+    assert await listed("digitized.numerator") == (1, ["PAID"])
+    assert await listed("digitized.denominator") == (3, ["FREE", "PAID", "UNPAID"])

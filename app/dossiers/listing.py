@@ -177,11 +177,16 @@ CSV_COLUMNS: list[str] = list(DossierOut.model_fields)
 
 
 def file_name(query: FigureQuery, extension: str) -> str:
-    """`ho-so_<figure>_<unit>_<period>.<ext>`, e.g. `ho-so_pending_overdue_10444_2024-Q1.csv`."""
+    """`ho-so_<figure>_<unit>[_<level>][_<domain>]_<period>.<ext>`, e.g.
+    `ho-so_pending_overdue_10444_2024-Q1.csv`; `online` and `total` also name their basis."""
+    figure = query.figure.name
+    if figure in ("online", "total"):
+        figure += "-" + query.window.basis
     return download_name(
         "ho-so",
-        query.figure.name,
+        figure,
         query.unit_exact or query.unit,
+        *(part for part in (query.unit_level, query.domain) if part),
         period_label(query.window.date_from, query.window.date_to),
         extension=extension,
     )
@@ -237,6 +242,7 @@ XLSX_COLUMNS = [
     Column("effective_due_on", "Hạn xử lý", 11, _DATE),
     Column("ended_on", "Ngày kết thúc", 12, _DATE),
 ]
+_LEVEL_NAMES = {"province": "tỉnh", "district": "huyện", "commune": "xã"}
 _CHANNEL_NAMES = {"online": "Trực tuyến", "in_person": "Trực tiếp", "postal": "Bưu chính"}
 _STATUS_NAMES = {
     "submitted": "Mới đăng ký",
@@ -299,9 +305,10 @@ async def figure_xlsx(
             break
         after = chunk[-1].code
     window = query.window
+    level = f" — Cấp: {_LEVEL_NAMES[query.unit_level]}" if query.unit_level else ""
     subtitle = [
         f"Từ ngày {window.date_from:%d/%m/%Y} đến ngày {window.date_to:%d/%m/%Y}",
-        scope_line,
+        scope_line + level,
         f"Chỉ tiêu: {query.figure.name}"
         + (f" (cách tính {window.basis})" if query.figure.name in ("online", "total") else "")
         + f" — {len(rows)} hồ sơ",
