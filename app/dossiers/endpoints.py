@@ -107,7 +107,8 @@ and the pages together list exactly those dossiers.
   figures ignore it); and `unit_exact` (that unit alone, as a `group_by=unit` row counts it),
   `unit_level` (the level of the handling unit, as a report 06 section counts it).
 * `count` always equals the figure's value for the same filters (report 06 `overall`, the
-  online ratio's `overall.online` / `overall.total`).
+  online ratio's `overall.online` / `overall.total`, an indicator's `numerator` /
+  `denominator` in `GET /v1/stats/indicators`).
 * `items` are ordered by `code` in byte order, at most `limit` (1–1,000, default 100) per page;
   send `next_cursor` back as `cursor` for the next page (null on the last). Following it to the
   end yields exactly `count` distinct dossiers; a dossier whose state changes meanwhile may move
@@ -126,6 +127,8 @@ Scope `read`.
 
 _LIST_ERRORS: dict[int | str, dict[str, Any]] = {
     200: {
+        "description": "JSON: one page and `count`; CSV: every dossier of the figure; XLSX: up"
+        " to 100,000 dossiers.",
         "content": {
             "text/csv": {
                 "schema": {"type": "string"},
@@ -196,7 +199,7 @@ async def list_dossiers(
     limit: Annotated[int, Query(ge=1, le=1000, description="Dossiers per page (JSON).")] = 100,
     cursor: Annotated[
         str | None,
-        Query(max_length=200, description="`next_cursor` of the previous page (JSON)."),
+        Query(max_length=400, description="`next_cursor` of the previous page (JSON)."),
     ] = None,
     format: Format = "json",
 ) -> Response:
