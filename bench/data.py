@@ -156,8 +156,11 @@ def make_event(rng: random.Random, prefix: str, n: int) -> dict[str, Any]:
     }
 
 
+# The scorecard inputs (migration 0009): the benchmark's dossiers take their defaults (no fee,
+# not paid online, not digitised, no reused data, no electronic result).
+SCORECARD_INPUTS = ("fee_amount", "paid_online", "digitized", "reused_data", "e_result")
 # The columns a bulk writer may set: never the generated local dates, never summary tables.
-BASE_COLUMNS = ("code", *STATE_COLUMNS, "event_count")
+BASE_COLUMNS = ("code", *(c for c in STATE_COLUMNS if c not in SCORECARD_INPUTS), "event_count")
 
 
 def _h(tag: str) -> str:

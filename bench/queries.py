@@ -48,6 +48,24 @@ SELECT domain_code,
 FROM dossiers WHERE {COUNTED} AND {SUBTREE}
 GROUP BY 1"""
 
+# The dossiers behind a figure (GET /v1/dossiers, first page): the baseline counts the same
+# dossiers with a plain count(*) over `dossiers`; the API's `count` must equal it.
+_SUBTREE_2 = SUBTREE.replace("$3", "$2")
+LIST_PENDING_OVERDUE = f"""
+SELECT count(*) FROM dossiers
+WHERE {COUNTED} AND {_SUBTREE_2} AND received_on <= $1 AND (ended_on IS NULL OR ended_on > $1)
+  AND effective_due_on < $1"""
+LIST_RECEIVED_ONLINE = f"""
+SELECT count(*) FROM dossiers
+WHERE {COUNTED} AND received_on BETWEEN $1 AND $2 AND channel = 'online'"""
+LIST_FINISHED_LATE = f"""
+SELECT count(*) FROM dossiers
+WHERE status IN ('finished', 'returned', 'withdrawn', 'stopped') AND {_ENDED_IN} AND {_JUDGED}
+  AND ended_on > effective_due_on AND {SUBTREE}"""
+LIST_CARRIED_OVER = f"""
+SELECT count(*) FROM dossiers
+WHERE {COUNTED} AND {_SUBTREE_2} AND received_on < $1 AND (ended_on IS NULL OR ended_on >= $1)"""
+
 REPORT_06_COLUMNS = (
     "received_online",
     "received_offline",
@@ -67,7 +85,7 @@ class Question:
     path: str
     sql: str
     args: tuple[Any, ...]
-    kind: str  # "ratio" or "report06": how to compare the API's overall with the SQL rows
+    kind: str  # "ratio", "report06" or "list": how to compare the API's answer with the SQL rows
     target_p95_ms: float
     target_speedup: float | None
 
@@ -117,11 +135,53 @@ QUESTIONS: list[Question] = [
         300.0,
         None,
     ),
+    Question(
+        "list_pending_overdue_commune",
+        "dossiers: pending_overdue, 2024-Q1, unit 10444, first page",
+        "/v1/dossiers?figure=pending_overdue&from=2024-01-01&to=2024-03-31&unit=10444",
+        LIST_PENDING_OVERDUE,
+        (_d("2024-03-31"), "10444"),
+        "list",
+        50.0,
+        None,
+    ),
+    Question(
+        "list_received_online_year",
+        "dossiers: received_online, 2024, all units, first page",
+        "/v1/dossiers?figure=received_online&from=2024-01-01&to=2024-12-31",
+        LIST_RECEIVED_ONLINE,
+        (_d("2024-01-01"), _d("2024-12-31")),
+        "list",
+        50.0,
+        None,
+    ),
+    Question(
+        "list_finished_late_month",
+        "dossiers: finished_late, 2024-03, unit 282, first page",
+        "/v1/dossiers?figure=finished_late&from=2024-03-01&to=2024-03-31&unit=282",
+        LIST_FINISHED_LATE,
+        (_d("2024-03-01"), _d("2024-03-31"), "282"),
+        "list",
+        50.0,
+        None,
+    ),
+    Question(
+        "list_carried_over_quarter",
+        "dossiers: carried_over, 2024-Q2, unit 282, first page",
+        "/v1/dossiers?figure=carried_over&from=2024-04-01&to=2024-06-30&unit=282",
+        LIST_CARRIED_OVER,
+        (_d("2024-04-01"), "282"),
+        "list",
+        50.0,
+        None,
+    ),
 ]
 
 
 def api_overall(kind: str, body: dict[str, Any]) -> dict[str, int]:
-    """The API answer's overall counts."""
+    """The API answer's overall counts (a list: its `count`)."""
+    if kind == "list":
+        return {"count": body["count"]}
     overall = body["overall"]
     if kind == "ratio":
         return {"online": overall["online"], "total": overall["total"]}
@@ -130,5 +190,7 @@ def api_overall(kind: str, body: dict[str, Any]) -> dict[str, int]:
 
 def sql_overall(kind: str, rows: list[Any]) -> dict[str, int]:
     """The plain query's rows summed the same way."""
+    if kind == "list":
+        return {"count": rows[0]["count"]}
     columns = ("online", "total") if kind == "ratio" else REPORT_06_COLUMNS
     return {c: sum(r[c] for r in rows) for c in columns}

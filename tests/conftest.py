@@ -151,3 +151,11 @@ def event(
     }
     body.update(dossier)
     return {"event_id": event_id, "occurred_at": occurred_at, "dossier": body}
+
+
+def csv_body(response: Any) -> str:
+    """The text of a CSV answer, which starts with a UTF-8 byte-order mark (so Excel reads
+    Vietnamese)."""
+    content: bytes = response.content
+    assert content.startswith(b"\xef\xbb\xbf"), content[:20]
+    return content[3:].decode("utf-8")

@@ -387,3 +387,78 @@ def points(name: str, numerator: int, denominator: int) -> Fraction | None:
     if max_points is None or denominator == 0:
         return None
     return max_points * min(Fraction(1), Fraction(numerator, denominator) / full_marks_at)
+
+
+def figure_dossiers(
+    states: list[dict[str, Any]],
+    figure: str,
+    *,
+    date_from: dt.date,
+    date_to: dt.date,
+    basis: str = "online_capable",
+    eligible: dict[str, bool] | None = None,
+) -> set[str]:
+    """The codes of the dossiers (each with its `clock`) that a figure counts, one dossier at a
+    time, as contract sections 6, 9 and 12 word it; `eligible`: each procedure's eligibility for
+    fully online service."""
+    found = set()
+    for d in states:
+        if d["status"] in ("submitted", "refused"):
+            continue
+        received = local_day(d["received_at"])
+        ended = d["clock"].ended_on
+        due = d["clock"].effective_due_on
+        got_in_period = received is not None and date_from <= received <= date_to
+        carried = (
+            received is not None and received < date_from and (ended is None or ended >= date_from)
+        )
+        ended_in_period = ended is not None and date_from <= ended <= date_to
+        on_time = d["status"] == "withdrawn" or due is None or ended == due
+        pending = (
+            received is not None and received <= date_to and (ended is None or ended > date_to)
+        )
+        overdue = due is not None and due < date_to
+        online = d["channel"] == "online"
+        lvl = level(d["service_level"])
+        in_time = ended_in_period and (d["status"] == "withdrawn" or due is None or ended <= due)  # type: ignore[operator]
+        fee = Decimal(str(d.get("fee_amount") or 0))
+        paid = d.get("paid_online") in ("national_portal", "local_gateway")
+        result = ended_in_period and d["status"] in ("finished", "returned")
+        is_eligible = bool(eligible and eligible.get(d["procedure_code"]))
+        member = {
+            "received_online": got_in_period and online,
+            "received_offline": got_in_period and not online,
+            "carried_over": carried,
+            "received_total": got_in_period or carried,
+            "finished_early": ended_in_period and not on_time and ended < due,  # type: ignore[operator]
+            "finished_on_time": ended_in_period and on_time,
+            "finished_late": ended_in_period and not on_time and ended > due,  # type: ignore[operator]
+            "finished_total": ended_in_period,
+            "pending_on_time": pending and not overdue,
+            "pending_overdue": pending and overdue,
+            "pending_total": pending,
+            "online": got_in_period
+            and online
+            and {"online_capable": lvl in (3, 4), "all": True, "full_online": lvl == 4}[basis],
+            "total": got_in_period and (lvl in (3, 4) if basis == "online_capable" else True),
+            "on_time.numerator": (got_in_period or carried)
+            and (in_time or (pending and not overdue)),
+            "on_time.denominator": got_in_period or carried,
+            "online_filing.numerator": got_in_period and online,
+            "online_filing.denominator": got_in_period,
+            "full_online.numerator": got_in_period and is_eligible and online and lvl == 4,
+            "full_online.denominator": got_in_period and is_eligible,
+            "online_payment.numerator": got_in_period and fee > 0 and paid,
+            "online_payment.denominator": got_in_period and fee > 0,
+            "e_result.numerator": result and bool(d.get("e_result")),
+            "e_result.denominator": result,
+            "digitized.numerator": got_in_period and bool(d.get("digitized")),
+            "digitized.denominator": got_in_period,
+            "reused_data.numerator": got_in_period and bool(d.get("reused_data")),
+            "reused_data.denominator": got_in_period,
+            "online_on_time.numerator": in_time and online,
+            "online_on_time.denominator": ended_in_period and online,
+        }[figure]
+        if member:
+            found.add(d["code"])
+    return found

@@ -209,7 +209,7 @@ async def test_report06_xlsx_over_http_is_the_form_of_the_json(api: httpx.AsyncC
     assert response.headers["content-type"].startswith(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
-    assert 'filename="bieu-so-06.xlsx"' in response.headers["content-disposition"]
+    assert 'filename="bieu-06_282_2017-Q1.xlsx"' in response.headers["content-disposition"]
     sheet = sheet_of(response.content)
     assert sheet["A1"].value == "Biểu số 06/VPCP/KSTT"
     assert sheet["D2"].value == "(Từ ngày 01/01/2017 đến ngày 31/03/2017)"

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
-from tests.conftest import event
+from tests.conftest import csv_body, event
 
 Q1 = {"from": "2017-01-01", "to": "2017-03-31"}
 
@@ -146,7 +146,7 @@ async def test_report06_domain_rows_come_in_sections_by_unit_level(
         (None, "DD", 1),
     ]
     response = await api.get("/v1/stats/report-06", params={**Q1, "format": "csv"})
-    rows = list(csv.DictReader(io.StringIO(response.text)))
+    rows = list(csv.DictReader(io.StringIO(csv_body(response))))
     assert [(r["unit_level"], r["domain_code"]) for r in rows] == [
         ("province", "XD"),
         ("district", "TP"),
@@ -195,7 +195,7 @@ async def test_online_ratio_xlsx_has_percentages_and_basis(api: httpx.AsyncClien
 async def test_report06_csv(api: httpx.AsyncClient) -> None:
     await mixed_quarter(api)
     response = await api.get("/v1/stats/report-06", params={**Q1, "format": "csv"})
-    rows = list(csv.DictReader(io.StringIO(response.text)))
+    rows = list(csv.DictReader(io.StringIO(csv_body(response))))
     assert [r["domain_code"] for r in rows] == ["DD", "TP"]
     assert rows[1]["carried_over"] == "2"
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.dossiers.clock import Clock, Snapshot
@@ -381,3 +381,30 @@ async def set_eligibility(session: AsyncSession, procedure_code: str, eligible: 
 async def get_dossier(session: AsyncSession, code: str) -> Dossier | None:
     """One dossier's current state."""
     return await session.scalar(select(Dossier).where(Dossier.code == code))
+
+
+# --- the dossiers behind a figure (contract section 13) -----------------------------------
+
+# Keyset order: the code's bytes (COLLATE "C"), whatever the database's collation; migration
+# 0010 indexes exactly this expression, so a page is an index range scan.
+CODE_ORDER = Dossier.__table__.c.code.collate("C")
+
+
+async def figure_page(
+    session: AsyncSession,
+    conditions: Sequence[ColumnElement[bool]],
+    *,
+    after: str | None,
+    limit: int,
+) -> list[Dossier]:
+    """Up to `limit` dossiers meeting every condition, in code byte order, after `after`."""
+    stmt = select(Dossier).where(*conditions)
+    if after is not None:
+        stmt = stmt.where(CODE_ORDER > after)  # noqa: SIM300 - a column, not a constant
+    return list((await session.scalars(stmt.order_by(CODE_ORDER).limit(limit))).all())
+
+
+async def figure_count(session: AsyncSession, conditions: Sequence[ColumnElement[bool]]) -> int:
+    """How many dossiers meet every condition (for figures the summaries do not keep)."""
+    stmt = select(func.count()).select_from(Dossier).where(*conditions)
+    return int(await session.scalar(stmt) or 0)

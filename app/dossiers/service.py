@@ -28,6 +28,7 @@ from app.dossiers.schemas import (
 from app.errors import NotFound, field_error, pydantic_errors
 from app.keys.service import Principal
 from app.localtime import local_date
+from app.models import Dossier
 
 _EVENT = TypeAdapter(EventIn)
 
@@ -459,6 +460,11 @@ async def get_dossier(session: AsyncSession, code: str) -> DossierOut:
     dossier = await repository.get_dossier(session, code)
     if dossier is None:
         raise NotFound(f"dossier {code!r} is unknown")
+    return dossier_out(dossier)
+
+
+def dossier_out(dossier: Dossier) -> DossierOut:
+    """A stored dossier as the API shows it (`GET /v1/dossiers/{code}` and the lists)."""
     return DossierOut(
         code=dossier.code,
         procedure_code=dossier.procedure_code,

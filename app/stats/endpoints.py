@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
@@ -13,7 +14,7 @@ from app.keys.dependencies import AdminKey, ReadKey
 from app.responses import AUTH_ERRORS, NOT_FOUND
 from app.stats import service
 from app.stats.caching import conditional_response
-from app.stats.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
+from app.stats.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, download_name, period_label
 from app.stats.schemas import (
     Basis,
     CoverageReport,
@@ -141,7 +142,20 @@ def _file_responses(example_csv: str, xlsx: bool = True) -> dict[int | str, dict
     if xlsx:
         content[XLSX_MEDIA_TYPE] = {"schema": {"type": "string", "format": "binary"}}
     return {
-        200: {"content": content, "headers": {"ETag": {"schema": {"type": "string"}}}},
+        200: {
+            "description": "JSON; or a file (CSV: UTF-8 with a byte-order mark, so Excel reads"
+            " Vietnamese; XLSX), named after what it holds.",
+            "content": content,
+            "headers": {
+                "ETag": {"schema": {"type": "string"}},
+                "Content-Disposition": {
+                    "description": "Files only: e.g. `attachment;"
+                    ' filename="bieu-06_282_2024-Q2.xlsx"` (a whole month, quarter or year by its'
+                    " label, else the two dates; `all` without a unit).",
+                    "schema": {"type": "string"},
+                },
+            },
+        },
         304: {"description": "Not modified: the `If-None-Match` ETag is current."},
     }
 
@@ -203,7 +217,7 @@ async def online_ratio(
         request,
         report,
         format,
-        "online-ratio",
+        _name_parts("ty-le-truc-tuyen", unit, domain, date_from, date_to),
         csv=lambda: service.online_ratio_csv(report),
         xlsx=lambda: service.online_ratio_xlsx(session, workers, report),
     )
@@ -241,7 +255,7 @@ async def report_06(
         request,
         report,
         format,
-        "bieu-so-06",
+        _name_parts("bieu-06", unit, domain, date_from, date_to),
         csv=lambda: service.report06_csv(report),
         xlsx=lambda: service.report06_xlsx(session, workers, report, recipient),
     )
@@ -328,23 +342,37 @@ async def procedure_coverage(
 ) -> Response:
     report = await service.procedure_coverage(session, unit_level=unit_level, domain=domain)
     return await _render(
-        request, report, format, "procedure-coverage", csv=lambda: service.coverage_csv(report)
+        request,
+        report,
+        format,
+        ["ty-le-thu-tuc-truc-tuyen", unit_level, *([domain] if domain else [])],
+        csv=lambda: service.coverage_csv(report),
     )
+
+
+def _name_parts(
+    stem: str, unit: str | None, domain: str | None, date_from: dt.date, date_to: dt.date
+) -> list[str | None]:
+    """`stem_<unit or all>[_<domain>]_<period>`: a whole month, quarter or year by its label."""
+    return [stem, unit, *([domain] if domain else []), period_label(date_from, date_to)]
 
 
 async def _render(
     request: Request,
     report: BaseModel,
     format: str,
-    stem: str,
+    name_parts: list[str | None],
     *,
     csv: Callable[[], bytes],
     xlsx: Callable[[], Awaitable[bytes]] | None = None,
 ) -> Response:
-    """The report in the asked format, with its ETag (304 when the client has these bytes)."""
+    """The report in the asked format, with its ETag (304 when the client has these bytes); a
+    file is named after what it holds (`name_parts`, see `download_name`)."""
     if format == "csv":
-        return conditional_response(request, csv(), CSV_MEDIA_TYPE, f"{stem}.csv")
+        name = download_name(*name_parts, extension="csv")
+        return conditional_response(request, csv(), CSV_MEDIA_TYPE, name)
     if format == "xlsx" and xlsx is not None:
-        return conditional_response(request, await xlsx(), XLSX_MEDIA_TYPE, f"{stem}.xlsx")
+        name = download_name(*name_parts, extension="xlsx")
+        return conditional_response(request, await xlsx(), XLSX_MEDIA_TYPE, name)
     body = report.model_dump_json(by_alias=True).encode()
     return conditional_response(request, body, "application/json")

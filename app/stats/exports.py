@@ -48,14 +48,52 @@ def csv_text(value: Any) -> str:
     return str(value)
 
 
-def csv_table(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> bytes:
-    """Rows as UTF-8 CSV with a header line; None becomes an empty field."""
+# Excel reads a CSV as UTF-8 only when it starts with a byte-order mark; without one,
+# Vietnamese names open garbled.
+UTF8_BOM = "\ufeff".encode()
+
+
+def csv_lines(columns: Sequence[str], rows: Iterable[dict[str, Any]], *, header: bool) -> bytes:
+    """Rows as UTF-8 CSV lines (with the header line when asked), no byte-order mark: the body
+    of one chunk of a streamed file."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
+    if header:
+        writer.writerow(columns)
     for row in rows:
         writer.writerow([csv_text(row.get(c)) for c in columns])
     return out.getvalue().encode("utf-8")
+
+
+def csv_table(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> bytes:
+    """Rows as UTF-8 CSV with a byte-order mark and a header line; None becomes an empty field."""
+    return UTF8_BOM + csv_lines(columns, rows, header=True)
+
+
+def period_label(date_from: dt.date, date_to: dt.date) -> str:
+    """A whole year, quarter or month as its label (`2024`, `2024-Q2`, `2024-03`), any other
+    range as its two dates."""
+    after = date_to + dt.timedelta(days=1)
+    if date_from.day == 1 and after.day == 1:
+        months = (after.year - date_from.year) * 12 + after.month - date_from.month
+        if months == 12 and date_from.month == 1:
+            return f"{date_from.year}"
+        if months == 3 and date_from.month % 3 == 1:
+            return f"{date_from.year}-Q{(date_from.month - 1) // 3 + 1}"
+        if months == 1:
+            return f"{date_from:%Y-%m}"
+    return f"{date_from.isoformat()}_{date_to.isoformat()}"
+
+
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def download_name(*parts: str | None, extension: str) -> str:
+    """A file name that says what the file holds, e.g. `bieu-06_282_2024-Q2.xlsx`: the parts
+    joined by `_`, each ASCII letters, digits, `.`, `_` and `-` only (anything else becomes `-`), an
+    absent part `all`."""
+    safe = [_UNSAFE_IN_NAME.sub("-", part).strip("-") or "x" if part else "all" for part in parts]
+    return "_".join(safe) + "." + extension
 
 
 def xml_safe(text: str) -> str:

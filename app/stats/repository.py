@@ -8,6 +8,7 @@ with the number of dossiers, only with the months of history and the number of g
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
@@ -25,6 +26,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,20 +60,43 @@ class RatioCount:
 
 
 class Filters:
-    """The unit subtree and domain a report is limited to; the subtree SELECT is built once, so
-    every part of one statement shares a single recursive CTE."""
+    """The unit subtree, single unit, level of the handling unit and domain a figure is limited
+    to; the subtree SELECT is built once, so every part of one statement shares a single
+    recursive CTE. Applies to the summary tables and to `dossiers` alike (both carry
+    `unit_code` and `domain_code`)."""
 
-    def __init__(self, unit: str | None, domain: str | None) -> None:
+    def __init__(
+        self,
+        unit: str | None,
+        domain: str | None,
+        *,
+        unit_exact: str | None = None,
+        unit_level: str | None = None,
+    ) -> None:
         self.unit = unit
         self.domain = domain
+        self.unit_exact = unit_exact
+        self.unit_level = unit_level
         self.subtree = unit_subtree_select(unit) if unit is not None else None
 
-    def apply(self, stmt: Select[Any], table: Table) -> Select[Any]:
+    def conditions(self, table: Table) -> list[ColumnElement[bool]]:
+        """The filters as conditions on a table with `unit_code` and `domain_code`."""
+        found: list[ColumnElement[bool]] = []
         if self.subtree is not None:
-            stmt = stmt.where(table.c.unit_code.in_(self.subtree))
+            found.append(table.c.unit_code.in_(self.subtree))
+        if self.unit_exact is not None:
+            found.append(table.c.unit_code == self.unit_exact)
+        if self.unit_level is not None:
+            units = Unit.__table__
+            at_level = select(units.c.code).where(units.c.level == self.unit_level)
+            found.append(table.c.unit_code.in_(at_level))
         if self.domain is not None:
-            stmt = stmt.where(table.c.domain_code == self.domain)
-        return stmt
+            found.append(table.c.domain_code == self.domain)
+        return found
+
+    def apply(self, stmt: Select[Any], table: Table) -> Select[Any]:
+        conditions = self.conditions(table)
+        return stmt.where(*conditions) if conditions else stmt
 
 
 def unit_subtree_select(root: str) -> Select[Any]:
@@ -529,6 +554,76 @@ def _interval_ends_until(day: dt.date, filters: Filters) -> Subquery:
         part(stats_open_monthly, stats_open_monthly.c.month < month_start),
         part(stats_open_daily, stats_open_daily.c.day.between(month_start, day)),
     ).subquery()
+
+
+# The counters of the summaries, by name (migrations 0004, 0006, 0009).
+SUMMARY_COUNTERS = {
+    "received": (
+        "total",
+        "online",
+        "capable",
+        "capable_online",
+        "full_online",
+        "eligible",
+        "eligible_full_online",
+        "with_fee",
+        "with_fee_paid_online",
+        "digitized",
+        "reused_data",
+    ),
+    "finished": (
+        "early",
+        "on_time",
+        "late",
+        "results",
+        "e_results",
+        "online_ended",
+        "online_ended_in_time",
+    ),
+    # Dossiers open (and of those overdue) at the end of the day before `from`, and of `to`.
+    "carried": ("open",),
+    "pending": ("open", "overdue"),
+}
+
+
+async def figure_totals(
+    session: AsyncSession,
+    *,
+    date_from: dt.date,
+    date_to: dt.date,
+    filters: Filters,
+    parts: Collection[str],
+) -> dict[str, int]:
+    """The summary counters of the asked `parts` (keys of `SUMMARY_COUNTERS`) summed over every
+    group, as `<part>.<counter>` (e.g. `received.online`, `pending.overdue`): what the figures
+    behind a list of dossiers are read from. One statement over the same summary rows as the
+    reports, so the value equals theirs and costs the same whatever the number of dossiers."""
+
+    def total(column: Any) -> Any:
+        return func.coalesce(func.sum(column), 0)
+
+    sums: list[Subquery] = []
+    for part in sorted(parts):
+        counters = SUMMARY_COUNTERS[part]
+        if part in ("received", "finished"):
+            daily, monthly = {
+                "received": (stats_received_daily, stats_received_monthly),
+                "finished": (stats_finished_daily, stats_finished_monthly),
+            }[part]
+            rows = _summary_rows(daily, monthly, counters, date_from, date_to, filters)
+        else:
+            day = date_from - dt.timedelta(days=1) if part == "carried" else date_to
+            rows = _interval_ends_until(day, filters)
+        labelled = (total(rows.c[name]).label(f"{part}.{name}") for name in counters)
+        sums.append(select(*labelled).subquery(f"{part}_sums"))
+    if not sums:
+        return {}
+    # One row each: joined on true, not a cartesian product by accident.
+    joined: Any = sums[0]
+    for other in sums[1:]:
+        joined = joined.join(other, true())
+    row = (await session.execute(select(*sums).select_from(joined))).mappings().one()
+    return {name: int(value) for name, value in row.items()}
 
 
 async def coverage_counts(

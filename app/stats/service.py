@@ -200,7 +200,7 @@ async def online_ratio_xlsx(
             title="TỶ LỆ HỒ SƠ NỘP TRỰC TUYẾN",
             subtitle_lines=[
                 _period_line(report.from_, report.to),
-                await _scope_line(session, report.unit, report.domain),
+                await scope_line(session, report.unit, report.domain),
                 f"Cách tính ({report.basis}): {BASIS_LABELS[report.basis]}",
             ],
             columns=columns,
@@ -217,7 +217,8 @@ def _period_line(date_from: dt.date, date_to: dt.date) -> str:
     return f"Kỳ báo cáo: từ ngày {date_from:%d/%m/%Y} đến ngày {date_to:%d/%m/%Y}"
 
 
-async def _scope_line(session: AsyncSession, unit: str | None, domain: str | None) -> str:
+async def scope_line(session: AsyncSession, unit: str | None, domain: str | None) -> str:
+    """The unit and domain a file covers, in Vietnamese, with their catalog names."""
     unit_row = await catalog.get_unit(session, unit) if unit else None
     unit_text = f"{unit_row.name or unit} ({unit})" if unit_row else "tất cả đơn vị"
     domain_row = await catalog.get_domain(session, domain) if domain else None
