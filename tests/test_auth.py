@@ -16,6 +16,11 @@ ENDPOINTS = [
     ("GET", "/v1/units", "read"),
     ("PUT", "/v1/domains/TP", "admin"),
     ("PUT", "/v1/units/282", "admin"),
+    ("PUT", "/v1/procedures/1.001193", "admin"),
+    ("GET", "/v1/procedures", "read"),
+    ("GET", "/v1/stats/report-06?from=2017-01-01&to=2017-12-31", "read"),
+    ("GET", "/v1/stats/procedure-coverage", "read"),
+    ("POST", "/v1/compat/dvcqg", "ingest"),
 ]
 
 
@@ -85,3 +90,11 @@ async def test_ingest_key_cannot_read(client: httpx.AsyncClient, make_key: MakeK
     ok = await client.post("/v1/events", json={"events": [event("e1")]}, headers=bearer(key))
     assert ok.status_code == 200
     assert (await client.get("/v1/dossiers/D1", headers=bearer(key))).status_code == 403
+
+
+@pytest.mark.parametrize(("method", "path", "scope"), ENDPOINTS)
+async def test_the_scope_alone_is_enough(
+    client: httpx.AsyncClient, make_key: MakeKey, method: str, path: str, scope: str
+) -> None:
+    response = await client.request(method, path, headers=bearer(await make_key(scope)))
+    assert response.status_code not in (401, 403), response.text
