@@ -137,9 +137,16 @@ async def test_report_dates_outside_2000_to_2099_answer_422(
 
 
 async def test_report_dates_at_the_bounds_are_accepted(api: httpx.AsyncClient) -> None:
-    for endpoint in ("online-ratio", "report-06"):
+    # Received at local midnight of the first day the bounds allow: counted, not cut off.
+    sent = await api.post(
+        "/v1/events",
+        json={"events": [event("e1", received_at="2000-01-01T00:00:00+07:00")]},
+    )
+    assert sent.status_code == 200 and sent.json()["applied"] == 1, sent.text
+    for endpoint, column in (("online-ratio", "total"), ("report-06", "received_total")):
         response = await api.get(f"/v1/stats/{endpoint}?from=2000-01-01&to=2099-12-31")
         assert response.status_code == 200, response.text
+        assert response.json()["overall"][column] == 1
 
 
 @pytest.mark.parametrize(
