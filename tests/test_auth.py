@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.keys.service import hash_key
 from tests.conftest import MakeKey, bearer, event
@@ -61,7 +62,7 @@ async def test_basic_auth_is_not_a_key(client: httpx.AsyncClient) -> None:
 
 
 async def test_revoked_key_stops_working_at_once(
-    client: httpx.AsyncClient, make_key: MakeKey, session
+    client: httpx.AsyncClient, make_key: MakeKey, session: AsyncSession
 ) -> None:
     from sqlalchemy import select
 
@@ -71,12 +72,13 @@ async def test_revoked_key_stops_working_at_once(
     key = await make_key("read")
     assert (await client.get("/v1/domains", headers=bearer(key))).status_code == 200
     key_id = await session.scalar(select(ApiKey.id).where(ApiKey.key_hash == hash_key(key)))
+    assert key_id is not None
     await revoke_key(session, key_id)
     await session.commit()
     assert (await client.get("/v1/domains", headers=bearer(key))).status_code == 401
 
 
-async def test_only_a_hash_of_the_key_is_stored(make_key: MakeKey, session) -> None:
+async def test_only_a_hash_of_the_key_is_stored(make_key: MakeKey, session: AsyncSession) -> None:
     from sqlalchemy import text
 
     key = await make_key("read")

@@ -62,7 +62,10 @@ async def test_domain_names_with_commas_quotes_and_line_breaks_round_trip(
     assert response.status_code == 200
     header, *rows = read(response.text)
     assert all(len(row) == len(header) for row in rows), rows
-    names = {r["domain_code"]: r["domain_name"] for r in (dict(zip(header, r)) for r in rows)}
+    names = {
+        r["domain_code"]: r["domain_name"]
+        for r in (dict(zip(header, r, strict=True)) for r in rows)
+    }
     assert names == NAMES
 
 
@@ -75,7 +78,7 @@ async def test_unit_names_with_commas_quotes_and_line_breaks_round_trip(
     assert response.status_code == 200
     header, *rows = read(response.text)
     assert all(len(row) == len(header) for row in rows), rows
-    [row] = [dict(zip(header, r)) for r in rows]
+    [row] = [dict(zip(header, r, strict=True)) for r in rows]
     assert (
         row["unit_code"],
         row["unit_name"],
@@ -101,5 +104,8 @@ async def test_procedure_coverage_names_round_trip(
     assert response.status_code == 200
     header, *rows = read(response.text)
     assert all(len(row) == len(header) for row in rows), rows
-    names = {r["domain_code"]: r["domain_name"] for r in (dict(zip(header, r)) for r in rows)}
+    names = {
+        r["domain_code"]: r["domain_name"]
+        for r in (dict(zip(header, r, strict=True)) for r in rows)
+    }
     assert {code: names[code] for code in NAMES} == NAMES

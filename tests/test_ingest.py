@@ -10,7 +10,7 @@ from app.models import Domain, Dossier, DossierEvent, Procedure, Unit
 from tests.conftest import MakeKey, bearer, event
 
 
-async def post(api: httpx.AsyncClient, *events: dict) -> dict:
+async def post(api: httpx.AsyncClient, *events: object) -> dict:
     response = await api.post("/v1/events", json={"events": list(events)})
     assert response.status_code == 200, response.text
     return response.json()

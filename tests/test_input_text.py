@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -175,7 +176,7 @@ async def test_event_timestamps_are_bounded_to_local_dates_2000_to_2099(
         assert rejected["errors"][0]["loc"][-1] == field
 
 
-def test_the_openapi_document_states_the_date_bounds(app) -> None:
+def test_the_openapi_document_states_the_date_bounds(app: FastAPI) -> None:
     parameters = app.openapi()["paths"]["/v1/stats/report-06"]["get"]["parameters"]
     described = {p["name"]: p.get("description", "") for p in parameters}
     assert "2000-01-01" in described["from"] and "2099-12-31" in described["to"]

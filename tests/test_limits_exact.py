@@ -32,9 +32,7 @@ async def in_chunks(data: bytes, chunk: int = MIB) -> AsyncIterator[bytes]:
 
 
 @pytest.mark.parametrize("streamed", [False, True], ids=["content-length", "streamed"])
-async def test_a_body_of_exactly_10_mib_is_accepted(
-    api: httpx.AsyncClient, streamed: bool
-) -> None:
+async def test_a_body_of_exactly_10_mib_is_accepted(api: httpx.AsyncClient, streamed: bool) -> None:
     data = padded({"events": [event("e1")]}, LIMIT)
     assert len(data) == LIMIT
     response = await api.post(

@@ -4,6 +4,7 @@ for unknown keys, and bounded header count and size before any handler runs."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
 
 import httpx
 
@@ -78,7 +79,8 @@ async def test_a_head_over_16_kib_is_431(client: httpx.AsyncClient) -> None:
 
 
 async def test_a_chunked_catalog_body_over_10_mib_is_413(api: httpx.AsyncClient) -> None:
-    async def chunks():  # no Content-Length: the limit must hold while the body streams
+    # No Content-Length: the limit must hold while the body streams.
+    async def chunks() -> AsyncIterator[bytes]:
         yield b'{"name": "'
         for _ in range(11):
             yield b"a" * (1 << 20)

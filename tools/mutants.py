@@ -332,7 +332,17 @@ def _environment(copy: Path) -> dict[str, str]:
 
 def _pytest(copy: Path, tests: list[str], env: dict[str, str]) -> tuple[str, float, str]:
     """Run the tests in the copy: ("passed" | "failed" | "timeout", seconds, last lines)."""
-    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--no-cov", *tests]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-x",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--no-cov",
+        *tests,
+    ]
     started = time.monotonic()
     try:
         done = subprocess.run(
@@ -364,19 +374,36 @@ def _check_snippets(mutants: list[Mutant]) -> None:
     for mutant in mutants:
         found = (ROOT / mutant.path).read_text(encoding="utf-8").count(mutant.original)
         if found != 1:
-            raise SystemExit(f"{mutant.id}: the original snippet is found {found} times in {mutant.path}")
+            raise SystemExit(
+                f"{mutant.id}: the original snippet is found {found} times in {mutant.path}"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the selected mutants and print the kill rate; exit 1 when a mutant survives."""
-    parser = argparse.ArgumentParser(prog="python -m tools.mutants", description=__doc__.split("\n")[0])
-    parser.add_argument("--only", action="append", default=[], metavar="PATTERN",
-                        help="mutants whose id contains PATTERN, or a group name (repeatable)")
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.mutants", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="mutants whose id contains PATTERN, or a group name (repeatable)",
+    )
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
-    parser.add_argument("--baseline", action="store_true",
-                        help="first run each selected group's tests unmutated (they must pass)")
-    parser.add_argument("--tests", action="append", default=[], metavar="PATH",
-                        help="run these test files instead of each mutant's group (repeatable)")
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="first run each selected group's tests unmutated (they must pass)",
+    )
+    parser.add_argument(
+        "--tests",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="run these test files instead of each mutant's group (repeatable)",
+    )
     parser.add_argument("--json", type=Path, help="also write the outcomes to this file")
     args = parser.parse_args(argv)  # fmt: skip
 
