@@ -326,7 +326,7 @@ def _environment(copy: Path) -> dict[str, str]:
     env["PYTHONPATH"] = str(copy)  # the copy's `app`, not the editable install's
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # no stale bytecode when a mutant keeps the file size
     env.setdefault("DATA_DIR", str(ROOT / ".data"))  # the checkout's embedded PostgreSQL
-    env["TEST_DATABASE"] = "dossier_stats_mutants"
+    env.setdefault("TEST_DATABASE", "dossier_stats_mutants")
     return env
 
 
