@@ -254,3 +254,19 @@ async def test_stopped_counts_in_the_ratio_like_any_received_dossier(
         **{"from": "2017-01-01", "to": "2017-12-31", "group_by": "none"},
     )
     assert (ratio["overall"]["online"], ratio["overall"]["total"]) == (1, 1)
+
+
+# --- the range itself: one day is a range, a `from` one day after `to` is not ----------------
+
+
+@pytest.mark.parametrize("path", ["/v1/stats/online-ratio", "/v1/stats/report-06"])
+async def test_from_one_day_after_to_is_422_and_from_equal_to_is_one_day(
+    api: httpx.AsyncClient, path: str
+) -> None:
+    reversed_range = await api.get(path, params={"from": "2017-03-02", "to": "2017-03-01"})
+    assert reversed_range.status_code == 422
+    assert reversed_range.headers["content-type"] == "application/problem+json"
+    [error] = reversed_range.json()["errors"]
+    assert (error["loc"], error["code"]) == (["query", "from"], "date_range")
+    one_day = await api.get(path, params={"from": "2017-03-01", "to": "2017-03-01"})
+    assert one_day.status_code == 200, one_day.text
