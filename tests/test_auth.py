@@ -100,3 +100,19 @@ async def test_the_scope_alone_is_enough(
 ) -> None:
     response = await client.request(method, path, headers=bearer(await make_key(scope)))
     assert response.status_code not in (401, 403), response.text
+
+
+@pytest.mark.parametrize("scopes", [["reed"], ["read", "root"], []])
+async def test_a_key_with_an_unknown_or_no_scope_is_not_made(
+    session: AsyncSession, scopes: list[str]
+) -> None:
+    from sqlalchemy import func, select
+
+    from app.errors import ValidationFailed
+    from app.keys.service import create_key
+    from app.models import ApiKey
+
+    with pytest.raises(ValidationFailed, match="scopes must be among"):
+        await create_key(session, name="x", scopes=scopes)
+    await session.rollback()
+    assert await session.scalar(select(func.count()).select_from(ApiKey)) == 0

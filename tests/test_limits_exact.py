@@ -109,6 +109,8 @@ async def test_the_byte_limit_admits_exactly_its_size(
         (b'["a,b,c,d,e"]', 200),  # commas inside a string are not values
         (b'["[{,", {"k": [1,2]}]', 413),
         (b'[{"k": "v"},1]', 200),
+        (b'["a,b,c",1,2]', 200),  # rough count 5 passes the cap; counted exactly: 3, the cap
+        (b'["a,b,c",1,2,3]', 413),  # counted exactly: 4
     ],
 )
 async def test_the_value_cap_admits_exactly_its_count(body: bytes, status: int) -> None:

@@ -270,3 +270,23 @@ async def test_from_one_day_after_to_is_422_and_from_equal_to_is_one_day(
     assert (error["loc"], error["code"]) == (["query", "from"], "date_range")
     one_day = await api.get(path, params={"from": "2017-03-01", "to": "2017-03-01"})
     assert one_day.status_code == 200, one_day.text
+
+
+async def test_a_refused_dossier_counts_nowhere_even_with_a_receipt_date(
+    api: httpx.AsyncClient,
+) -> None:
+    await send(
+        api,
+        received("2017-02-01", code="R1", status="refused", channel="online"),
+        received("2017-02-01", code="S1", status="submitted", channel="online"),
+        received("2017-02-01", code="P1", channel="online"),
+    )
+    overall = await report06(api, *Q1)
+    assert (overall["received_total"], overall["received_online"]) == (1, 1)
+    assert overall["pending_total"] == 1 and overall["finished_total"] == 0
+    ratio = await get(
+        api,
+        "/v1/stats/online-ratio",
+        **{"from": "2017-01-01", "to": "2017-12-31", "group_by": "none", "basis": "all"},
+    )
+    assert (ratio["overall"]["online"], ratio["overall"]["total"]) == (1, 1)

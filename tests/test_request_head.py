@@ -73,6 +73,17 @@ async def test_more_than_100_headers_is_431(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz", headers=headers[:90])).status_code == 200
 
 
+async def test_exactly_100_headers_are_served_and_101_are_not(client: httpx.AsyncClient) -> None:
+    # httpx adds its own (host, accept, user-agent, ...): pad to exactly 100 in all.
+    own = len(client.build_request("GET", "/healthz").headers)
+    headers = [(f"x-h{n}", "v") for n in range(100 - own)]
+    request = client.build_request("GET", "/healthz", headers=headers)
+    assert len(request.headers.raw) == 100
+    assert (await client.send(request)).status_code == 200
+    over = client.build_request("GET", "/healthz", headers=[*headers, ("x-one-more", "v")])
+    assert_problem(await client.send(over), 431)
+
+
 async def test_a_head_over_16_kib_is_431(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/healthz", headers={"x-big": "a" * 17_000}), 431)
     assert (await client.get("/healthz", headers={"x-big": "a" * 15_000})).status_code == 200
