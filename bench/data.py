@@ -106,7 +106,7 @@ def make_dossier(rng: random.Random, code: str) -> dict[str, Any]:
     submitted = (
         received - dt.timedelta(seconds=rng.randrange(7200)) if channel == "online" else received
     )
-    due = received + dt.timedelta(days=1 + rng.randrange(20))
+    due: dt.datetime | None = received + dt.timedelta(days=1 + rng.randrange(20))
     finished = returned = None
     if status in ("finished", "returned"):
         days = min(rng.randrange(31), rng.randrange(31))  # mostly quick, a tail of late ones

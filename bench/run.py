@@ -26,7 +26,7 @@ import orjson
 import psutil
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import make_url
+from sqlalchemy import URL, make_url
 
 from app import migrate
 from app.catalog.seed import seed_catalog
@@ -80,7 +80,10 @@ def _urls() -> tuple[str, str, str]:
     bench = base.set(database=BENCH_DATABASE)
     dsn = bench.set(drivername="postgresql")
     admin = dsn.set(database="postgres")
-    render = lambda u: u.render_as_string(hide_password=False)  # noqa: E731
+
+    def render(u: URL) -> str:
+        return u.render_as_string(hide_password=False)
+
     return render(bench), render(dsn), render(admin)
 
 
@@ -175,7 +178,10 @@ def _copy_record(n: int, event: dict[str, Any]) -> tuple[Any, ...]:
         k: dt.datetime.fromisoformat(d[k]) if d[k] else None
         for k in ("submitted_at", "received_at", "due_at", "finished_at", "returned_at")
     }
-    local = lambda t: t.astimezone(data.VN).date() if t else None  # noqa: E731
+
+    def local(t: dt.datetime | None) -> dt.date | None:
+        return t.astimezone(data.VN).date() if t else None
+
     now = dt.datetime.now(dt.UTC)
     return (
         d["code"],

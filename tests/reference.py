@@ -185,15 +185,15 @@ def online_ratio(
         groups[key][0] += int(num)
         groups[key][1] += int(den)
     rows = []
-    for (label, group), (num, den) in sorted(
+    for (label, group), (online_count, total) in sorted(
         groups.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or "")
     ):
-        if den == 0:
+        if total == 0:
             continue
         row: dict[str, Any] = {
             "period": label,
-            "online": num,
-            "total": den,
+            "online": online_count,
+            "total": total,
             "target": None,
             "meets_target": None,
         }
@@ -202,7 +202,7 @@ def online_ratio(
             row.update(
                 domain_code=group,
                 target=float(target),
-                meets_target=Fraction(num, den) >= Fraction(target),
+                meets_target=Fraction(online_count, total) >= Fraction(target),
             )
         elif group_by == "unit":
             row["unit_code"] = group

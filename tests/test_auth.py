@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.keys.service import hash_key
 from tests.conftest import MakeKey, bearer, event
@@ -16,6 +17,11 @@ ENDPOINTS = [
     ("GET", "/v1/units", "read"),
     ("PUT", "/v1/domains/TP", "admin"),
     ("PUT", "/v1/units/282", "admin"),
+    ("PUT", "/v1/procedures/1.001193", "admin"),
+    ("GET", "/v1/procedures", "read"),
+    ("GET", "/v1/stats/report-06?from=2017-01-01&to=2017-12-31", "read"),
+    ("GET", "/v1/stats/procedure-coverage", "read"),
+    ("POST", "/v1/compat/dvcqg", "ingest"),
 ]
 
 
@@ -56,7 +62,7 @@ async def test_basic_auth_is_not_a_key(client: httpx.AsyncClient) -> None:
 
 
 async def test_revoked_key_stops_working_at_once(
-    client: httpx.AsyncClient, make_key: MakeKey, session
+    client: httpx.AsyncClient, make_key: MakeKey, session: AsyncSession
 ) -> None:
     from sqlalchemy import select
 
@@ -66,12 +72,13 @@ async def test_revoked_key_stops_working_at_once(
     key = await make_key("read")
     assert (await client.get("/v1/domains", headers=bearer(key))).status_code == 200
     key_id = await session.scalar(select(ApiKey.id).where(ApiKey.key_hash == hash_key(key)))
+    assert key_id is not None
     await revoke_key(session, key_id)
     await session.commit()
     assert (await client.get("/v1/domains", headers=bearer(key))).status_code == 401
 
 
-async def test_only_a_hash_of_the_key_is_stored(make_key: MakeKey, session) -> None:
+async def test_only_a_hash_of_the_key_is_stored(make_key: MakeKey, session: AsyncSession) -> None:
     from sqlalchemy import text
 
     key = await make_key("read")
@@ -85,3 +92,27 @@ async def test_ingest_key_cannot_read(client: httpx.AsyncClient, make_key: MakeK
     ok = await client.post("/v1/events", json={"events": [event("e1")]}, headers=bearer(key))
     assert ok.status_code == 200
     assert (await client.get("/v1/dossiers/D1", headers=bearer(key))).status_code == 403
+
+
+@pytest.mark.parametrize(("method", "path", "scope"), ENDPOINTS)
+async def test_the_scope_alone_is_enough(
+    client: httpx.AsyncClient, make_key: MakeKey, method: str, path: str, scope: str
+) -> None:
+    response = await client.request(method, path, headers=bearer(await make_key(scope)))
+    assert response.status_code not in (401, 403), response.text
+
+
+@pytest.mark.parametrize("scopes", [["reed"], ["read", "root"], []])
+async def test_a_key_with_an_unknown_or_no_scope_is_not_made(
+    session: AsyncSession, scopes: list[str]
+) -> None:
+    from sqlalchemy import func, select
+
+    from app.errors import ValidationFailed
+    from app.keys.service import create_key
+    from app.models import ApiKey
+
+    with pytest.raises(ValidationFailed, match="scopes must be among"):
+        await create_key(session, name="x", scopes=scopes)
+    await session.rollback()
+    assert await session.scalar(select(func.count()).select_from(ApiKey)) == 0

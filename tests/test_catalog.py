@@ -45,10 +45,13 @@ async def test_put_domain_creates_then_replaces(api: httpx.AsyncClient) -> None:
     ],
 )
 async def test_bad_domain_body_is_422(api: httpx.AsyncClient, body: dict, field: str) -> None:
+    before = (await api.get("/v1/domains")).json()
     response = await api.put("/v1/domains/TP", json=body)
     assert response.status_code == 422
-    assert response.json()["errors"][0]["loc"][-1] == field
-    assert (await api.get("/v1/domains")).json()[-1]["code"] != "x"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["loc"] == ["body", field]
+    # Nothing changed: TP keeps its name and target, no domain was added.
+    assert (await api.get("/v1/domains")).json() == before
 
 
 async def test_put_unit_places_it_in_the_tree(api: httpx.AsyncClient) -> None:

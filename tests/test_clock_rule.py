@@ -67,3 +67,12 @@ def test_the_finish_date_of_the_state_in_force_wins() -> None:
 
 def test_no_due_date_means_no_effective_due_date() -> None:
     assert run((at(1), "fees_due"), (at(3), "processing")) == Clock(None, 2, None)
+
+
+def test_the_finish_date_comes_before_the_return_date() -> None:
+    steps = [Snapshot(at(1), "processing"), Snapshot(at(20), "returned")]
+    clock = handling_clock(steps, CurrentDates(at(20), "returned", at(10), at(12), at(14)))
+    assert clock.ended_on == dt.date(2017, 3, 12)
+    # Without a finish date the return date ends it.
+    clock = handling_clock(steps, CurrentDates(at(20), "returned", at(10), None, at(14)))
+    assert clock.ended_on == dt.date(2017, 3, 14)

@@ -43,7 +43,7 @@ def record(code: str = "000.28.31.H26-170209-0001", **fields: Any) -> dict[str, 
     return body
 
 
-async def sync(api: httpx.AsyncClient, *records: dict[str, Any]) -> dict[str, Any]:
+async def sync(api: httpx.AsyncClient, *records: object) -> dict[str, Any]:
     body = {"service": "DongBoHoSoMC", "isUpdating": False, "data": list(records)}
     response = await api.post(URL, json=body)
     assert response.status_code == 200, response.text

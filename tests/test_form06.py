@@ -134,7 +134,7 @@ def test_header_block_and_print_setup() -> None:
     assert sheet["K2"].value == "Đơn vị nhận báo cáo: Văn phòng UBND thành phố Hà Nội"
     assert sheet["K4"].value == "Đơn vị tính: Số hồ sơ TTHC"
     assert sheet.page_setup.orientation == "landscape"
-    assert int(sheet.page_setup.paperSize) == 9  # A4
+    assert int(sheet.page_setup.paperSize or 0) == 9  # A4
     assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
     assert sheet.sheet_properties.pageSetUpPr is not None
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
@@ -145,7 +145,7 @@ def test_header_block_and_print_setup() -> None:
 
 
 def test_rows_with_unit_level_come_in_sections_by_level_with_subtotals() -> None:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"name": "Tư pháp", "unit_level": "commune", **counts(received_online=2)},
         {"name": "Xây dựng", "unit_level": "province", **counts(received_offline=4)},
         {"name": "Đất đai", "unit_level": None, **counts(carried_over=1)},

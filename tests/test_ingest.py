@@ -10,7 +10,7 @@ from app.models import Domain, Dossier, DossierEvent, Procedure, Unit
 from tests.conftest import MakeKey, bearer, event
 
 
-async def post(api: httpx.AsyncClient, *events: dict) -> dict:
+async def post(api: httpx.AsyncClient, *events: object) -> dict:
     response = await api.post("/v1/events", json={"events": list(events)})
     assert response.status_code == 200, response.text
     return response.json()
@@ -51,7 +51,7 @@ async def test_resent_event_is_a_duplicate_and_changes_nothing(
 async def test_same_instant_in_another_offset_is_the_same_content(api: httpx.AsyncClient) -> None:
     await post(api, event("e1", occurred_at="2017-02-10T09:15:00+07:00"))
     result = await post(api, event("e1", occurred_at="2017-02-10T02:15:00Z"))
-    assert result["duplicates"] == 1
+    assert result == {"applied": 0, "stale": 0, "duplicates": 1, "rejected": []}
 
 
 async def test_same_event_id_with_other_content_is_rejected_as_conflict(
@@ -136,7 +136,10 @@ async def test_submitted_and_refused_need_no_receipt(api: httpx.AsyncClient) -> 
         event("s", code="S", status="submitted", received_at=None),
         event("r", code="R", status="refused", received_at=None),
     )
-    assert result["applied"] == 2
+    assert result == {"applied": 2, "stale": 0, "duplicates": 0, "rejected": []}
+    for code, status in (("S", "submitted"), ("R", "refused")):
+        stored = (await api.get(f"/v1/dossiers/{code}")).json()
+        assert (stored["status"], stored["received_at"]) == (status, None)
 
 
 async def test_unknown_fields_and_nul_bytes_are_rejected(api: httpx.AsyncClient) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -72,7 +74,7 @@ async def test_body_over_10_mib_is_413(api: httpx.AsyncClient, session: AsyncSes
 async def test_streamed_body_over_limit_is_413_without_content_length(
     api: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(11):
             yield b" " * (1024 * 1024)
 

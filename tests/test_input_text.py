@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -137,9 +138,16 @@ async def test_report_dates_outside_2000_to_2099_answer_422(
 
 
 async def test_report_dates_at_the_bounds_are_accepted(api: httpx.AsyncClient) -> None:
-    for endpoint in ("online-ratio", "report-06"):
+    # Received at local midnight of the first day the bounds allow: counted, not cut off.
+    sent = await api.post(
+        "/v1/events",
+        json={"events": [event("e1", received_at="2000-01-01T00:00:00+07:00")]},
+    )
+    assert sent.status_code == 200 and sent.json()["applied"] == 1, sent.text
+    for endpoint, column in (("online-ratio", "total"), ("report-06", "received_total")):
         response = await api.get(f"/v1/stats/{endpoint}?from=2000-01-01&to=2099-12-31")
         assert response.status_code == 200, response.text
+        assert response.json()["overall"][column] == 1
 
 
 @pytest.mark.parametrize(
@@ -168,7 +176,7 @@ async def test_event_timestamps_are_bounded_to_local_dates_2000_to_2099(
         assert rejected["errors"][0]["loc"][-1] == field
 
 
-def test_the_openapi_document_states_the_date_bounds(app) -> None:
+def test_the_openapi_document_states_the_date_bounds(app: FastAPI) -> None:
     parameters = app.openapi()["paths"]["/v1/stats/report-06"]["get"]["parameters"]
     described = {p["name"]: p.get("description", "") for p in parameters}
     assert "2000-01-01" in described["from"] and "2099-12-31" in described["to"]

@@ -101,7 +101,7 @@ async def _store_as_previous(engine: AsyncEngine, model: reference.Model, stream
                         "code": code,
                         "occurred_at": _ts(e["occurred_at"]),
                         "hash": hashlib.sha256(orjson.dumps(e)).digest(),
-                        "stale": _ts(e["occurred_at"]) < newest,
+                        "stale": dt.datetime.fromisoformat(e["occurred_at"]) < newest,
                         "payload": orjson.dumps(e).decode(),
                     },
                 )

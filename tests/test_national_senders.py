@@ -37,7 +37,7 @@ def fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
-def record(code: str, **fields: Any) -> dict[str, Any]:
+def record(code: str | int, **fields: Any) -> dict[str, Any]:
     """A record as OpenCPS builds it: every value a string, no KenhThucHien, no MucDo, the
     agency's name in DonViXuLy (DVCQGIntegrationActionImpl.createSyncDossierBodyRequest)."""
     body: dict[str, Any] = {

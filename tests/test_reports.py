@@ -166,6 +166,34 @@ async def test_report06_by_unit(api: httpx.AsyncClient) -> None:
         ("10441", "Thị trấn Đại Nghĩa"),
         ("10444", "Xã Đồng Tâm"),
     ]
+    counts = {r["unit_code"]: r for r in body["rows"]}
+    # Đại Nghĩa holds the whole mixed quarter: TP and DD of report_06_counts_each_column added.
+    assert counts["10441"] == {
+        "unit_level": None,
+        "domain_code": None,
+        "domain_name": None,
+        "unit_code": "10441",
+        "unit_name": "Thị trấn Đại Nghĩa",
+        "received_total": 6,
+        "received_online": 2,
+        "received_offline": 2,
+        "carried_over": 2,
+        "finished_total": 4,
+        "finished_early": 1,
+        "finished_on_time": 2,
+        "finished_late": 1,
+        "pending_total": 2,
+        "pending_on_time": 1,
+        "pending_overdue": 1,
+    }
+    # Z: received online on 3 January, still processing, due 14 February: overdue at the end.
+    assert {k: v for k, v in counts["10444"].items() if isinstance(v, int) and v} == {
+        "received_total": 1,
+        "received_online": 1,
+        "pending_total": 1,
+        "pending_overdue": 1,
+    }
+    assert body["overall"]["received_total"] == 7 and body["overall"]["pending_overdue"] == 2
 
 
 async def test_online_ratio_xlsx_has_percentages_and_basis(api: httpx.AsyncClient) -> None:

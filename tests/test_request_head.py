@@ -4,6 +4,7 @@ for unknown keys, and bounded header count and size before any handler runs."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
 
 import httpx
 
@@ -72,13 +73,25 @@ async def test_more_than_100_headers_is_431(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz", headers=headers[:90])).status_code == 200
 
 
+async def test_exactly_100_headers_are_served_and_101_are_not(client: httpx.AsyncClient) -> None:
+    # httpx adds its own (host, accept, user-agent, ...): pad to exactly 100 in all.
+    own = len(client.build_request("GET", "/healthz").headers)
+    headers = [(f"x-h{n}", "v") for n in range(100 - own)]
+    request = client.build_request("GET", "/healthz", headers=headers)
+    assert len(request.headers.raw) == 100
+    assert (await client.send(request)).status_code == 200
+    over = client.build_request("GET", "/healthz", headers=[*headers, ("x-one-more", "v")])
+    assert_problem(await client.send(over), 431)
+
+
 async def test_a_head_over_16_kib_is_431(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/healthz", headers={"x-big": "a" * 17_000}), 431)
     assert (await client.get("/healthz", headers={"x-big": "a" * 15_000})).status_code == 200
 
 
 async def test_a_chunked_catalog_body_over_10_mib_is_413(api: httpx.AsyncClient) -> None:
-    async def chunks():  # no Content-Length: the limit must hold while the body streams
+    # No Content-Length: the limit must hold while the body streams.
+    async def chunks() -> AsyncIterator[bytes]:
         yield b'{"name": "'
         for _ in range(11):
             yield b"a" * (1 << 20)

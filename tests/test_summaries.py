@@ -107,11 +107,11 @@ async def assert_summaries_equal_a_recount(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         for iso in OPEN_DAYS:
             day = dt.date.fromisoformat(iso)
-            recount = {tuple(r) for r in await conn.execute(text(OPEN_RECOUNT), {"day": day})}
-            assert recount, f"the stream left dossiers open on {day}"
+            open_rows = {tuple(r) for r in await conn.execute(text(OPEN_RECOUNT), {"day": day})}
+            assert open_rows, f"the stream left dossiers open on {day}"
             for summed_sql in (OPEN_FROM_DAILY_ENDS, OPEN_FROM_MONTHLY_AND_DAILY_ENDS):
                 summed = {tuple(r) for r in await conn.execute(text(summed_sql), {"day": day})}
-                assert summed == recount, (day, summed_sql)
+                assert summed == open_rows, (day, summed_sql)
 
 
 @pytest.mark.parametrize("seed", [4, 5])
