@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from app.vocabulary import CHANNELS, STATUSES, UNIT_LEVELS
+from app.vocabulary import CHANNELS, PAYMENT_CHANNELS, STATUSES, UNIT_LEVELS
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -121,6 +121,8 @@ class Procedure(Base):
         ARRAY(String(16)), server_default=text("'{}'"), nullable=False
     )
     from_catalog: Mapped[bool] = mapped_column(server_default=text("false"), nullable=False)
+    # Eligible for fully online service (contract section 8 v2); null: exactly when level 4.
+    full_online_eligible: Mapped[bool | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
 
@@ -184,12 +186,27 @@ class Dossier(Base):
     follows_procedure_level: Mapped[bool] = mapped_column(
         server_default=text("false"), nullable=False
     )
+    # The scorecard inputs of the snapshot (contract section 4 v2, migration 0009).
+    fee_amount: Mapped[Decimal] = mapped_column(
+        Numeric(18, 2), server_default=text("0"), nullable=False
+    )
+    paid_online: Mapped[str] = mapped_column(
+        String(16), server_default=text("'no'"), nullable=False
+    )
+    digitized: Mapped[bool] = mapped_column(server_default=text("false"), nullable=False)
+    reused_data: Mapped[bool] = mapped_column(server_default=text("false"), nullable=False)
+    e_result: Mapped[bool] = mapped_column(server_default=text("false"), nullable=False)
+    # The procedure's eligibility for fully online service, copied from the catalog by ingest and
+    # kept in step by `PUT /v1/procedures` (the `full_online` indicator counts by it).
+    full_online_eligible: Mapped[bool] = mapped_column(server_default=text("false"), nullable=False)
     event_count: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
 
     __table_args__ = (
         CheckConstraint(_in("status", STATUSES), name="status_known"),
+        CheckConstraint("fee_amount >= 0", name="fee_amount_not_negative"),
+        CheckConstraint(_in("paid_online", PAYMENT_CHANNELS), name="paid_online_known"),
         CheckConstraint(_in("channel", CHANNELS), name="channel_known"),
         CheckConstraint("service_level IN (2, 3, 4)", name="service_level_known"),
         Index(
@@ -197,7 +214,15 @@ class Dossier(Base):
             "procedure_code",
             postgresql_where=text("follows_procedure_level"),
         ),
-        # No index on dates: reports read the summary tables, never scan dossiers.
+        # The rare dossiers ended before their receipt (the `on_time` indicator reads them).
+        Index(
+            "ix_dossiers_ended_before_received",
+            "ended_on",
+            postgresql_where=text(
+                "ended_on IS NOT NULL AND (received_on IS NULL OR ended_on < received_on)"
+            ),
+        ),
+        # No other index on dates: reports read the summary tables, never scan dossiers.
     )
 
 
@@ -236,8 +261,30 @@ def _summary_table(name: str, period: str, counters: tuple[str, ...]) -> Table:
     )
 
 
-RECEIVED_COUNTERS = ("total", "online", "capable", "capable_online", "full_online")
-FINISHED_COUNTERS = ("early", "on_time", "late")
+RECEIVED_COUNTERS = (
+    "total",
+    "online",
+    "capable",
+    "capable_online",
+    "full_online",
+    # The scorecard's (migration 0009).
+    "eligible",
+    "eligible_full_online",
+    "with_fee",
+    "with_fee_paid_online",
+    "digitized",
+    "reused_data",
+)
+FINISHED_COUNTERS = (
+    "early",
+    "on_time",
+    "late",
+    # The scorecard's (migration 0009).
+    "results",
+    "e_results",
+    "online_ended",
+    "online_ended_in_time",
+)
 
 # Counted dossiers (not submitted or refused) by local receipt date.
 stats_received_daily = _summary_table("stats_received_daily", "day", RECEIVED_COUNTERS)
@@ -251,3 +298,20 @@ stats_finished_monthly = _summary_table("stats_finished_monthly", "month", FINIS
 OPEN_COUNTERS = ("open", "overdue")
 stats_open_daily = _summary_table("stats_open_daily", "day", OPEN_COUNTERS)
 stats_open_monthly = _summary_table("stats_open_monthly", "month", OPEN_COUNTERS)
+
+
+class Indicator(Base):
+    """A row of the scorecard's scoring table (contract section 12)."""
+
+    __tablename__ = "indicators"
+
+    indicator: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    max_points: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
+    full_marks_at: Mapped[Decimal] = mapped_column(Numeric(5, 4), nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("max_points IS NULL OR max_points >= 0", name="max_points_range"),
+        CheckConstraint("full_marks_at > 0 AND full_marks_at <= 1", name="full_marks_range"),
+    )

@@ -13,8 +13,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     StringConstraints,
+    WithJsonSchema,
 )
 from pydantic_core import PydanticCustomError
+
+from app.vocabulary import SERVICE_LEVEL_BY_NAME, ServiceLevel
 
 # C0 control characters and DEL (contract section 2 v2): they break spreadsheets and CSV
 # readers, and PostgreSQL text cannot hold NUL at all.
@@ -94,3 +97,27 @@ class StrictInput(BaseModel):
     """Base for request bodies: unknown fields are an error."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def _level_by_name(value: Any) -> Any:
+    """`"offline"` / `"partial"` / `"full"` (Decree 42/2022) → 2 / 3 / 4; numbers pass."""
+    if isinstance(value, str) and value in SERVICE_LEVEL_BY_NAME:
+        return SERVICE_LEVEL_BY_NAME[value]
+    return value
+
+
+# A service level as sent: 2, 3, 4 or the level's name; always the number once validated.
+LevelInput = Annotated[
+    ServiceLevel,
+    BeforeValidator(_level_by_name),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"enum": [2, 3, 4], "type": "integer"},
+                {"enum": list(SERVICE_LEVEL_BY_NAME), "type": "string"},
+            ],
+            "description": "2, 3, 4, or offline (2), partial (3), full (4)",
+        },
+        mode="validation",
+    ),
+]

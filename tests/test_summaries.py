@@ -17,7 +17,16 @@ RECOUNT_RECEIVED = """
            count(*) FILTER (WHERE channel = 'online') AS online,
            count(*) FILTER (WHERE service_level IN (3, 4)) AS capable,
            count(*) FILTER (WHERE channel = 'online' AND service_level IN (3, 4)) AS capable_online,
-           count(*) FILTER (WHERE channel = 'online' AND service_level = 4) AS full_online
+           count(*) FILTER (WHERE channel = 'online' AND service_level = 4) AS full_online,
+           count(*) FILTER (WHERE full_online_eligible) AS eligible,
+           count(*) FILTER (WHERE full_online_eligible AND channel = 'online'
+                                  AND service_level = 4) AS eligible_full_online,
+           count(*) FILTER (WHERE fee_amount > 0) AS with_fee,
+           count(*) FILTER (WHERE fee_amount > 0
+                                  AND paid_online IN ('national_portal', 'local_gateway'))
+               AS with_fee_paid_online,
+           count(*) FILTER (WHERE digitized) AS digitized,
+           count(*) FILTER (WHERE reused_data) AS reused_data
     FROM dossiers WHERE received_on IS NOT NULL AND status NOT IN ('submitted', 'refused')
     GROUP BY 1, 2, 3
 """
@@ -28,7 +37,13 @@ RECOUNT_FINISHED = """
            count(*) FILTER (WHERE status = 'withdrawn' OR effective_due_on IS NULL
                                   OR ended_on = effective_due_on) AS on_time,
            count(*) FILTER (WHERE status <> 'withdrawn' AND effective_due_on IS NOT NULL
-                                  AND ended_on > effective_due_on) AS late
+                                  AND ended_on > effective_due_on) AS late,
+           count(*) FILTER (WHERE status IN ('finished', 'returned')) AS results,
+           count(*) FILTER (WHERE status IN ('finished', 'returned') AND e_result) AS e_results,
+           count(*) FILTER (WHERE channel = 'online') AS online_ended,
+           count(*) FILTER (WHERE channel = 'online' AND (status = 'withdrawn'
+                                  OR effective_due_on IS NULL OR ended_on <= effective_due_on))
+               AS online_ended_in_time
     FROM dossiers
     WHERE ended_on IS NOT NULL AND status IN ('finished', 'returned', 'withdrawn', 'stopped')
     GROUP BY 1, 2, 3

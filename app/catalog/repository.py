@@ -195,6 +195,11 @@ async def get_unit(session: AsyncSession, code: str) -> Unit | None:
     return await session.get(Unit, code)
 
 
+async def get_procedure(session: AsyncSession, code: str) -> Procedure | None:
+    """One procedure of the catalog."""
+    return await session.scalar(select(Procedure).where(Procedure.code == code))
+
+
 async def get_domain(session: AsyncSession, code: str) -> Domain | None:
     """One domain."""
     return await session.get(Domain, code)

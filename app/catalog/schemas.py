@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
-from app.validation import Code, Name, StrictInput
+from app.validation import Code, LevelInput, Name, StrictInput
 from app.vocabulary import UnitLevel
 
 
@@ -154,11 +154,19 @@ class ProcedureIn(StrictInput):
 
     name: Name = Field(description="Procedure name (TenTTHC).")
     domain_code: Code = Field(description="A domain of the catalog (MaLinhVuc).")
-    service_level: Literal[2, 3, 4] = Field(description="Online service level (MucDo).")
+    service_level: LevelInput = Field(
+        description="Online service level (MucDo): 2, 3, 4, or offline, partial, full."
+    )
     unit_levels: list[UnitLevel] = Field(
         default_factory=list,
         max_length=3,
         description="The administrative levels that handle the procedure.",
+    )
+    full_online_eligible: bool | None = Field(
+        default=None,
+        description="Eligible for fully online service (the `full_online` indicator counts its"
+        " dossiers). Omitted: the stored choice stays; null: back to the default, true exactly"
+        " when `service_level` is 4.",
     )
 
 
@@ -175,6 +183,8 @@ class ProcedureOut(BaseModel):
                     "service_level": 3,
                     "unit_levels": ["commune"],
                     "from_catalog": True,
+                    "full_online_eligible": False,
+                    "full_online_eligible_set": False,
                 }
             ]
         }
@@ -186,3 +196,11 @@ class ProcedureOut(BaseModel):
     service_level: int
     unit_levels: list[str]
     from_catalog: bool = Field(description="True once PUT; false while known only from events.")
+    full_online_eligible: bool = Field(
+        default=False,
+        description="Eligible for fully online service: the catalog's choice, else (default)"
+        " true exactly when `service_level` is 4.",
+    )
+    full_online_eligible_set: bool = Field(
+        default=False, description="True when the catalog chose `full_online_eligible`."
+    )

@@ -134,14 +134,24 @@ def procedure_out(procedure: Procedure) -> ProcedureOut:
         service_level=procedure.service_level,
         unit_levels=list(procedure.unit_levels),
         from_catalog=procedure.from_catalog,
+        full_online_eligible=eligible(procedure),
+        full_online_eligible_set=procedure.full_online_eligible is not None,
     )
+
+
+def eligible(procedure: Procedure) -> bool:
+    """Eligible for fully online service: the catalog's choice, else exactly at level 4."""
+    if procedure.full_online_eligible is not None:
+        return procedure.full_online_eligible
+    return procedure.service_level == 4
 
 
 async def put_procedure(
     session: AsyncSession, code: str, body: ProcedureIn
 ) -> tuple[ProcedureOut, bool]:
     """Create or replace a procedure; its domain must be in the catalog. Dossiers that follow
-    the procedure's level (sent without one) move with it, and every figure with them."""
+    the procedure's level (sent without one) move with it, every dossier of the procedure takes
+    its eligibility for fully online service, and every figure follows."""
     if await repository.get_domain(session, body.domain_code) is None:
         raise validation_failed(
             ["body", "domain_code"],
@@ -150,17 +160,21 @@ async def put_procedure(
         )
     # Exclusive: no ingest reads this procedure's level until the change commits.
     await dossiers.lock_procedures(session, [code], shared=False)
-    procedure, created = await repository.upsert_procedure(
-        session,
-        code,
-        {
-            "name": body.name,
-            "domain_code": body.domain_code,
-            "service_level": body.service_level,
-            "unit_levels": sorted(set(body.unit_levels)),
-        },
-    )
+    values: dict[str, object] = {
+        "name": body.name,
+        "domain_code": body.domain_code,
+        "service_level": body.service_level,
+        "unit_levels": sorted(set(body.unit_levels)),
+    }
+    if "full_online_eligible" in body.model_fields_set:
+        values["full_online_eligible"] = body.full_online_eligible
+    before = await repository.get_procedure(session, code)
+    was_eligible = eligible(before) if before is not None else None
+    procedure, created = await repository.upsert_procedure(session, code, values)
     await ingest.follow_procedure_level(session, code, body.service_level)
+    if was_eligible is not None and eligible(procedure) != was_eligible:
+        # A procedure new to the catalog has no dossiers yet: events add theirs first.
+        await ingest.follow_procedure_eligibility(session, code, eligible(procedure))
     return procedure_out(procedure), created
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -17,7 +18,15 @@ from pydantic_core import PydanticCustomError
 
 from app.localtime import REPORT_TIMEZONE
 from app.validation import Code, Name
-from app.vocabulary import CHANNELS, STATUSES, Channel, ServiceLevel, Status
+from app.vocabulary import (
+    CHANNELS,
+    PAYMENT_CHANNELS,
+    STATUSES,
+    Channel,
+    PaymentChannel,
+    ServiceLevel,
+    Status,
+)
 
 SERVICE_NAME = "DongBoHoSoMC"
 # The progress stream: one processing step of a dossier per record.
@@ -27,6 +36,8 @@ SERVICES = (SERVICE_NAME, PROGRESS_SERVICE)
 # KenhThucHien 1…3 and TrangThaiHoSo 1…10 number the vocabularies in their order.
 CHANNEL_BY_CODE: dict[int, str] = dict(enumerate(CHANNELS, start=1))
 STATUS_BY_CODE: dict[int, str] = dict(enumerate(STATUSES, start=1))
+# DuocThanhToanTrucTuyen 0 … 3.
+PAYMENT_BY_CODE: dict[int, str] = dict(enumerate(PAYMENT_CHANNELS))
 NATIONAL_DATE_FORMAT = "%Y%m%d%H%M%S"
 
 
@@ -87,6 +98,60 @@ def _level(value: Any) -> Any:
     if number is not None and number not in get_args(ServiceLevel):
         raise PydanticCustomError("service_level_unknown", "MucDo must be 2, 3 or 4")
     return number
+
+
+def _flag(value: Any) -> bool:
+    """0 / 1 (number or string), or a boolean; absent is 0."""
+    value = _blank_to_none(value)
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    number = _whole_number(value)
+    if number not in (0, 1):
+        raise PydanticCustomError("flag", "expected 0 or 1")
+    return number == 1
+
+
+def _items(value: Any, name: str) -> list[dict[str, Any]]:
+    value = _blank_to_none(value)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise PydanticCustomError("list_type", f"{name} must be a list of objects")
+    return value
+
+
+def _fee_total(value: Any) -> Decimal:
+    """DanhSachLePhi: the sum of its items' `Gia` (numbers or numeric strings; blank is 0)."""
+    total = Decimal(0)
+    for item in _items(value, "DanhSachLePhi"):
+        price = _blank_to_none(item.get("Gia"))
+        if price is None:
+            continue
+        if isinstance(price, bool) or not isinstance(price, int | float | str):
+            raise PydanticCustomError("decimal_parsing", "Gia must be a number")
+        try:
+            amount = Decimal(str(price).strip())
+        except InvalidOperation:
+            raise PydanticCustomError("decimal_parsing", "Gia must be a number") from None
+        if not amount.is_finite() or amount < 0:
+            raise PydanticCustomError("decimal_parsing", "Gia must be a number ≥ 0")
+        total += amount
+    return total
+
+
+def _any_reused(value: Any) -> bool:
+    """TaiLieuNop: whether any component came from the national data warehouse."""
+    return any(_flag(item.get("DuocLayTuKhoDMQG")) for item in _items(value, "TaiLieuNop"))
+
+
+def _any_result_file(value: Any) -> bool:
+    """DanhSachGiayToKetQua: whether any result has a file (an electronic result)."""
+    return any(
+        _blank_to_none(item.get("DuongDanTepTinKetQua")) is not None
+        for item in _items(value, "DanhSachGiayToKetQua")
+    )
 
 
 def parse_national_date(value: Any) -> dt.datetime | None:
@@ -224,6 +289,29 @@ class NationalRecord(BaseModel):
         alias="MucDo",
         description="2, 3 or 4. Absent: the procedure's catalog level, followed when it "
         "changes; a procedure not in the catalog joins it at level 2.",
+    )
+    fee_amount: Annotated[Decimal, BeforeValidator(_fee_total)] = Field(
+        default=Decimal(0),
+        alias="DanhSachLePhi",
+        description='Fees: `[{"Gia": 50000, …}, …]` → `fee_amount`, the sum of `Gia`.',
+    )
+    paid_online: Annotated[PaymentChannel, _code_table(PAYMENT_BY_CODE, "paid_online")] = Field(
+        default="no",
+        alias="DuocThanhToanTrucTuyen",
+        description="0 no, 1 national portal, 2 local gateway, 3 other → `paid_online`.",
+    )
+    digitized: Annotated[bool, BeforeValidator(_flag)] = Field(
+        default=False, alias="HoSoCoThanhPhanSoHoa", description="1 → `digitized`."
+    )
+    reused_data: Annotated[bool, BeforeValidator(_any_reused)] = Field(
+        default=False,
+        alias="TaiLieuNop",
+        description="Components; any with `DuocLayTuKhoDMQG` = 1 → `reused_data`.",
+    )
+    e_result: Annotated[bool, BeforeValidator(_any_result_file)] = Field(
+        default=False,
+        alias="DanhSachGiayToKetQua",
+        description="Results; any with a non-empty `DuongDanTepTinKetQua` → `e_result`.",
     )
 
 

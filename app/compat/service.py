@@ -56,7 +56,7 @@ from app.compat.schemas import (
 )
 from app.dossiers import repository as dossiers
 from app.dossiers import service as ingest
-from app.dossiers.schemas import DossierIn, IngestResult
+from app.dossiers.schemas import SCORECARD_DEFAULTS, DossierIn, IngestResult
 from app.errors import field_error, pydantic_errors
 from app.keys.service import Principal
 
@@ -101,9 +101,20 @@ def _digest(content: Any) -> str:
     return hashlib.sha256(encoded).hexdigest()
 
 
+def digest_state(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """A snapshot as event ids are hashed from it: scorecard fields at their defaults left out
+    (so ids stay what they were before those fields existed), a fee as its plain decimal."""
+    state = {k: v for k, v in snapshot.items() if SCORECARD_DEFAULTS.get(k, ...) != v}
+    if "fee_amount" in state:
+        state["fee_amount"] = ingest.plain_decimal(state["fee_amount"])
+    return state
+
+
 def derived_event_id(code: str, replaces: str, snapshot: dict[str, Any]) -> str:
     """A stable event id for dossier `code` taking `snapshot` in place of state `replaces`."""
-    return EVENT_ID_PREFIX + _digest({"code": code, "replaces": replaces, "state": snapshot})
+    return EVENT_ID_PREFIX + _digest(
+        {"code": code, "replaces": replaces, "state": digest_state(snapshot)}
+    )
 
 
 def step_event_id(step: ProgressStep) -> str:
@@ -307,16 +318,15 @@ async def map_records(
     session: AsyncSession, key: Principal, records: list[Any], sender_agency: str | None = None
 ) -> tuple[list[MappedRecord], list[RejectedRecord]]:
     """Map and check every record: the ones that pass as snapshots, the others with reasons.
-    Takes the shared locks of the procedures whose level it reads, until commit."""
+    Takes the shared locks of the records' procedures (whose level and eligibility ingest
+    reads), until commit."""
     outcome = _Outcome()
     parsed = _parse(NationalRecord, records, outcome)
     if not parsed:
         return [], outcome.rejected
 
     # Before any dossier lock, as every writer orders them.
-    await dossiers.lock_procedures(
-        session, [r.procedure_code for _, r in parsed if r.service_level is None], shared=True
-    )
+    await dossiers.lock_procedures(session, [r.procedure_code for _, r in parsed], shared=True)
     levels = await repository.procedure_levels(session, [r.procedure_code for _, r in parsed])
     units = await UnitResolver.load(
         session, [r.handling_unit for _, r in parsed if r.handling_unit], sender_agency
@@ -363,12 +373,8 @@ async def map_records(
     return accepted, outcome.rejected
 
 
-def _following_procedures(states: Mapping[str, repository.StoredState]) -> set[str]:
-    return {
-        s.snapshot["procedure_code"]
-        for s in states.values()
-        if s.snapshot["follows_procedure_level"]
-    }
+def _procedures(states: Mapping[str, repository.StoredState]) -> set[str]:
+    return {s.snapshot["procedure_code"] for s in states.values()}
 
 
 async def sync_steps(session: AsyncSession, key: Principal, records: list[Any]) -> SyncResult:
@@ -393,15 +399,15 @@ async def sync_steps(session: AsyncSession, key: Principal, records: list[Any]) 
         return outcome.result(len(records))
 
     codes = sorted({step.code for _, step in fresh})
-    # The procedures of dossiers that follow their procedure's level are locked first (shared),
-    # so that a level change cannot slip between reading the stored state and writing it back.
-    locked = _following_procedures(await repository.stored_states(session, codes))
+    # The dossiers' procedures are locked first (shared), so that a catalog change (level,
+    # eligibility) cannot slip between reading the stored state and writing it back.
+    locked = _procedures(await repository.stored_states(session, codes))
     await dossiers.lock_procedures(session, locked, shared=True)
     await dossiers.lock_dossiers(session, codes)
     stored = await repository.stored_states(session, codes)
-    # A dossier that began to follow meanwhile: its procedure too (a level change takes no
+    # A dossier moved to another procedure meanwhile: that one too (a catalog change takes no
     # dossier lock, so this late lock cannot close a cycle with it).
-    await dossiers.lock_procedures(session, _following_procedures(stored) - locked, shared=True)
+    await dossiers.lock_procedures(session, _procedures(stored) - locked, shared=True)
 
     events: list[dict[str, Any]] = []
     following: list[str] = []

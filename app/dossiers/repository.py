@@ -79,6 +79,11 @@ STATE_COLUMNS = (
     "due_at",
     "finished_at",
     "returned_at",
+    "fee_amount",
+    "paid_online",
+    "digitized",
+    "reused_data",
+    "e_result",
     "occurred_at",
     "last_event_id",
 )
@@ -102,17 +107,25 @@ _STATE_TYPES = {
     "effective_due_on": "date",
     "domain_name": "text",
     "follows_procedure_level": "boolean",
+    "fee_amount": "numeric",
+    "digitized": "boolean",
+    "reused_data": "boolean",
+    "e_result": "boolean",
 }
 
+# The procedure's eligibility for fully online service comes from the catalog as the statement
+# reads it (the caller holds the procedures' locks, shared, so no change slips in before commit).
 _UPSERT_DOSSIERS = text(
     f"""
-    INSERT INTO dossiers (code, {", ".join(_WRITTEN_COLUMNS)}, event_count)
-    SELECT * FROM unnest(CAST(:code AS varchar[]),
+    INSERT INTO dossiers (code, {", ".join(_WRITTEN_COLUMNS)}, event_count, full_online_eligible)
+    SELECT s.*, COALESCE(p.full_online_eligible, p.service_level = 4, false)
+    FROM unnest(CAST(:code AS varchar[]),
         {", ".join(f"CAST(:{c} AS {_STATE_TYPES.get(c, 'varchar')}[])" for c in _WRITTEN_COLUMNS)},
-        CAST(:event_count AS integer[]))
+        CAST(:event_count AS integer[])) AS s(code, {", ".join(_WRITTEN_COLUMNS)}, event_count)
+    LEFT JOIN procedures p ON p.code = s.procedure_code
     ORDER BY 1
     ON CONFLICT (code) DO UPDATE SET
-        {", ".join(f"{c} = excluded.{c}" for c in _WRITTEN_COLUMNS)},
+        {", ".join(f"{c} = excluded.{c}" for c in (*_WRITTEN_COLUMNS, "full_online_eligible"))},
         event_count = dossiers.event_count + excluded.event_count,
         updated_at = now()
     """  # noqa: S608 - built from the constant column list above, not from input
@@ -331,6 +344,37 @@ async def move_following(session: AsyncSession, procedure_code: str, level: int)
 
     The summary triggers carry the change into every figure in the same statement."""
     result = await session.execute(_MOVE_FOLLOWING, {"procedure": procedure_code, "level": level})
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# Eligibility counts only in the receipt summaries: the month of receipt is the one bucket.
+_ELIGIBILITY_BUCKETS = text(
+    "SELECT DISTINCT to_char(received_on, 'YYYY-MM') || '|' || domain_code || '|' || unit_code"
+    " FROM dossiers"
+    " WHERE procedure_code = :procedure AND full_online_eligible <> :eligible"
+    " AND received_on IS NOT NULL"
+)
+_SET_ELIGIBILITY = text(
+    "UPDATE dossiers SET full_online_eligible = :eligible"
+    " WHERE procedure_code = :procedure AND full_online_eligible <> :eligible"
+)
+
+
+async def eligibility_buckets(
+    session: AsyncSession, procedure_code: str, eligible: bool
+) -> set[str]:
+    """The summary buckets that giving this procedure's dossiers `eligible` touches."""
+    found = await session.scalars(
+        _ELIGIBILITY_BUCKETS, {"procedure": procedure_code, "eligible": eligible}
+    )
+    return set(found.all())
+
+
+async def set_eligibility(session: AsyncSession, procedure_code: str, eligible: bool) -> int:
+    """Give every dossier of this procedure its eligibility; how many changed."""
+    result = await session.execute(
+        _SET_ELIGIBILITY, {"procedure": procedure_code, "eligible": eligible}
+    )
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from app.validation import Code, EventId, Name, StrictInput, Timestamp
-from app.vocabulary import STATUSES_WITHOUT_RECEIPT, Channel, ServiceLevel, Status
+from app.validation import Code, EventId, LevelInput, Name, StrictInput, Timestamp
+from app.vocabulary import STATUSES_WITHOUT_RECEIPT, Channel, PaymentChannel, Status
+
+# The scorecard inputs (contract section 4 v2) and their defaults: absent, or null, is the default.
+SCORECARD_DEFAULTS: dict[str, Any] = {
+    "fee_amount": Decimal(0),
+    "paid_online": "no",
+    "digitized": False,
+    "reused_data": False,
+    "e_result": False,
+}
+
+
+def _null_is(default: Any) -> Any:
+    return BeforeValidator(lambda value: default if value is None else value)
+
+
+FeeAmount = Annotated[
+    Decimal,
+    Field(ge=0, lt=Decimal("1e16"), decimal_places=2, allow_inf_nan=False),
+    _null_is(Decimal(0)),
+]
 
 
 class DossierFields(BaseModel):
@@ -27,8 +48,10 @@ class DossierFields(BaseModel):
     channel: Channel = Field(
         description="in_person | online | postal. DVCQG: KenhThucHien 1 | 2 | 3."
     )
-    service_level: ServiceLevel = Field(
-        description="Online service level of the procedure when filed: 2, 3 or 4. DVCQG: MucDo."
+    service_level: LevelInput = Field(
+        description="Online service level of the procedure when filed: 2, 3 or 4, or by its"
+        ' Decree 42/2022 name, `"offline"` (2), `"partial"` (3, một phần), `"full"` (4, toàn'
+        " trình); answers give the number. DVCQG: MucDo."
     )
     status: Status = Field(description="DVCQG: TrangThaiHoSo 1 … 10 in the order listed.")
     submitted_at: Timestamp | None = Field(default=None, description="DVCQG: NgayNopHoSo.")
@@ -39,6 +62,30 @@ class DossierFields(BaseModel):
     due_at: Timestamp | None = Field(default=None, description="DVCQG: NgayHenTra.")
     finished_at: Timestamp | None = Field(default=None, description="DVCQG: NgayKetThucXuLy.")
     returned_at: Timestamp | None = Field(default=None, description="DVCQG: NgayTra.")
+    fee_amount: FeeAmount = Field(
+        default=Decimal(0),
+        description="Fees due, in VND (≥ 0, at most 2 decimals); absent: 0, no fee."
+        " DVCQG: sum of DanhSachLePhi[].Gia.",
+    )
+    paid_online: Annotated[PaymentChannel, _null_is("no")] = Field(
+        default="no",
+        description="How the fees were paid online: no | national_portal | local_gateway |"
+        " other. DVCQG: DuocThanhToanTrucTuyen 0 | 1 | 2 | 3.",
+    )
+    digitized: Annotated[bool, _null_is(False)] = Field(
+        default=False,
+        description="The dossier's components were digitised. DVCQG: HoSoCoThanhPhanSoHoa = 1.",
+    )
+    reused_data: Annotated[bool, _null_is(False)] = Field(
+        default=False,
+        description="A component was taken from the national data warehouse."
+        " DVCQG: any TaiLieuNop[].DuocLayTuKhoDMQG = 1.",
+    )
+    e_result: Annotated[bool, _null_is(False)] = Field(
+        default=False,
+        description="The result was issued electronically."
+        " DVCQG: any DanhSachGiayToKetQua[].DuongDanTepTinKetQua not empty.",
+    )
 
 
 class DossierIn(DossierFields, StrictInput):

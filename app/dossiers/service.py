@@ -7,6 +7,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -17,7 +18,13 @@ from app.catalog import repository as catalog
 from app.dossiers import repository
 from app.dossiers.clock import Clock, CurrentDates, Snapshot, handling_clock
 from app.dossiers.repository import NewEvent
-from app.dossiers.schemas import DossierOut, EventIn, IngestResult, RejectedEvent
+from app.dossiers.schemas import (
+    SCORECARD_DEFAULTS,
+    DossierOut,
+    EventIn,
+    IngestResult,
+    RejectedEvent,
+)
 from app.errors import NotFound, field_error, pydantic_errors
 from app.keys.service import Principal
 from app.localtime import local_date
@@ -38,14 +45,27 @@ _TIMESTAMP_FIELDS = ("submitted_at", "received_at", "due_at", "finished_at", "re
 
 def _canonical(event: EventIn) -> bytes:
     """The event's content in one canonical form: same meaning, same bytes. Instants are
-    written in UTC, so `+07:00` and `Z` spellings of the same moment compare equal."""
+    written in UTC, so `+07:00` and `Z` spellings of the same moment compare equal; a scorecard
+    field at its default is left out, as it is absent (so an event sent before the field existed
+    keeps its hash), and a fee is written as its plain decimal (`50000`, not `50000.00`)."""
     content = event.model_dump()
     content["occurred_at"] = content["occurred_at"].astimezone(dt.UTC)
     dossier = content["dossier"]
     for name in _TIMESTAMP_FIELDS:
         if dossier[name] is not None:
             dossier[name] = dossier[name].astimezone(dt.UTC)
+    for name, default in SCORECARD_DEFAULTS.items():
+        if dossier[name] == default:
+            del dossier[name]
+    if "fee_amount" in dossier:
+        dossier["fee_amount"] = plain_decimal(dossier["fee_amount"])
     return orjson.dumps(content, option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z)
+
+
+def plain_decimal(value: Decimal) -> str:
+    """`Decimal("5E+4")`, `Decimal("50000.00")` → `"50000"`: one spelling per number."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _state_row(
@@ -67,6 +87,11 @@ def _state_row(
         "due_at": d.due_at,
         "finished_at": d.finished_at,
         "returned_at": d.returned_at,
+        "fee_amount": d.fee_amount,
+        "paid_online": d.paid_online,
+        "digitized": d.digitized,
+        "reused_data": d.reused_data,
+        "e_result": d.e_result,
         "occurred_at": event.occurred_at,
         "last_event_id": log_id,
         "follows_procedure_level": follows_procedure_level,
@@ -174,6 +199,11 @@ async def ingest_events(
     if not new:
         return batch.result()
 
+    # The procedures first (shared), then the dossiers, as every writer orders them: ingest reads
+    # the procedures' eligibility for fully online service while a catalog change waits.
+    await repository.lock_procedures(
+        session, {c.event.dossier.procedure_code for c in new}, shared=True
+    )
     await repository.lock_dossiers(session, [c.event.dossier.code for c in new])
     stored = await repository.current_states(session, sorted({c.event.dossier.code for c in new}))
     if allowed is not None:
@@ -412,6 +442,18 @@ async def follow_procedure_level(session: AsyncSession, procedure_code: str, lev
     return await repository.move_following(session, procedure_code, level)
 
 
+async def follow_procedure_eligibility(
+    session: AsyncSession, procedure_code: str, eligible: bool
+) -> int:
+    """Give every dossier of this procedure its eligibility for fully online service (the caller
+    holds the procedure's exclusive lock); every figure follows through the summary triggers."""
+    buckets = await repository.eligibility_buckets(session, procedure_code, eligible)
+    if not buckets:
+        return 0
+    await repository.lock_summaries(session, buckets)
+    return await repository.set_eligibility(session, procedure_code, eligible)
+
+
 async def get_dossier(session: AsyncSession, code: str) -> DossierOut:
     """A dossier's current state; 404 when unknown."""
     dossier = await repository.get_dossier(session, code)
@@ -432,6 +474,11 @@ async def get_dossier(session: AsyncSession, code: str) -> DossierOut:
         due_at=dossier.due_at,
         finished_at=dossier.finished_at,
         returned_at=dossier.returned_at,
+        fee_amount=dossier.fee_amount,
+        paid_online=dossier.paid_online,
+        digitized=dossier.digitized,
+        reused_data=dossier.reused_data,
+        e_result=dossier.e_result,
         occurred_at=dossier.occurred_at,
         updated_at=dossier.updated_at,
         events=dossier.event_count,

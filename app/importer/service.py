@@ -263,7 +263,7 @@ async def _import_chunk(
 def _national_event(mapped: compat.MappedRecord, seen: Counter[str]) -> dict[str, Any]:
     dossier = mapped.dossier
     content = orjson.dumps(
-        {"code": dossier.code, "state": mapped.snapshot},
+        {"code": dossier.code, "state": compat.digest_state(mapped.snapshot)},
         option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z,
     )
     fingerprint = hashlib.sha256(content).hexdigest()
