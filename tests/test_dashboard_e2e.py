@@ -7,6 +7,7 @@ Screenshots of every tab, wide and 390 px narrow, go to $DASHBOARD_SCREENSHOTS
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import os
 import socket
@@ -69,7 +70,10 @@ def outcome(n: int, month: int, i: int) -> dict[str, Any]:
     """Status and dates that spread dossiers over every report 06 column: pending (overdue or
     not, depending on the period's end), finished early, late, returned on the due date,
     waiting for a supplement, withdrawn."""
-    day = lambda d, h=17: f"2017-{month:02d}-{d:02d}T{h:02d}:00:00+07:00"  # noqa: E731
+
+    def day(d: int) -> str:
+        return f"2017-{month:02d}-{d:02d}T17:00:00+07:00"
+
     kind = n % 6
     if kind == 1:
         return {"status": "finished", "finished_at": day(10 + i)}
@@ -86,7 +90,8 @@ def outcome(n: int, month: int, i: int) -> dict[str, Any]:
 
 def dataset() -> list[dict[str, Any]]:
     """Dossiers over several units, domains and months with online shares that differ by all
-    three, levels 2 to 4, every outcome, and a few not yet received (which never count)."""
+    three, levels 2 to 4, every outcome, fees paid one way or another, and a few not yet
+    received (which never count)."""
     events = []
     for u, (unit, share) in enumerate(UNITS):
         for d, (domain, name, shift) in enumerate(DOMAINS):
@@ -115,6 +120,13 @@ def dataset() -> list[dict[str, Any]]:
                             submitted_at=f"2017-{month:02d}-{1 + i:02d}T08:00:00+07:00",
                             received_at=f"2017-{month:02d}-{1 + i:02d}T10:00:00+07:00",
                             due_at=f"2017-{month:02d}-{15 + i:02d}T17:00:00+07:00",
+                            fee_amount=[0, 50_000, 100_000][(u + i) % 3],
+                            paid_online=["no", "national_portal", "local_gateway", "other"][
+                                (d + i) % 4
+                            ],
+                            digitized=(u + month + i) % 3 != 0,
+                            reused_data=(d + i) % 4 == 0,
+                            e_result=(u + d + i) % 2 == 0,
                             **state,
                         )
                     )
@@ -205,7 +217,7 @@ class Dashboard:
         return {k: v[0] for k, v in parse_qs(urlsplit(self.page.url).query).items()}
 
     async def screenshot(self, name: str) -> None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(SCREENSHOTS.mkdir, parents=True, exist_ok=True)
         await self.page.screenshot(path=str(SCREENSHOTS / f"dashboard-{name}.png"), full_page=True)
 
     async def click_figure(self, selector: str) -> dict[str, str]:
@@ -328,7 +340,9 @@ async def check_ratio_tab(page: Any, http: httpx.AsyncClient, choice: dict[str, 
     assert int(overall["online"]) == by_domain["overall"]["online"]
 
     # Trend: one point per month with dossiers, the others drawn empty; the same in the table.
-    by_month = await get(http, "/v1/stats/online-ratio", params(choice, period="month", group_by="none"))
+    by_month = await get(
+        http, "/v1/stats/online-ratio", params(choice, period="month", group_by="none")
+    )
     points = await shown(page, "#trend g.point")
     drawn = [p for p in points if "ratio" in p]
     expected_months = [(r["period"], r["online"], r["total"], r["ratio"]) for r in by_month["rows"]]
@@ -567,7 +581,310 @@ async def test_each_tab_fits_a_390_px_screen(
             assert await wrap.get_attribute("data-overflow") == "true"
             assert await wrap.locator(".scroll-hint").is_visible()
         else:
-            svg_width = await page.eval_on_selector("#trend svg", "s => s.getBoundingClientRect().width")
+            svg_width = await page.eval_on_selector(
+                "#trend svg", "s => s.getBoundingClientRect().width"
+            )
             assert svg_width <= NARROW["width"]
         await dashboard.screenshot(f"narrow-{tab}")
         dashboard.check_clean()
+
+
+# ---------------------------------------------------------------- the dossiers behind a number
+
+
+async def all_dossiers(http: httpx.AsyncClient, query: dict[str, str]) -> tuple[int, list[str]]:
+    """`count` and the codes of every page of GET /v1/dossiers, cursor after cursor."""
+    codes: list[str] = []
+    cursor: str | None = None
+    while True:
+        page = await get(
+            http,
+            "/v1/dossiers",
+            {**query, "limit": "1000", **({"cursor": cursor} if cursor else {})},
+        )
+        codes += [item["code"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return page["count"], codes
+
+
+async def listed(dashboard: Dashboard) -> list[str]:
+    """Every code the open list shows, page after page (its "next" button until it is disabled)."""
+    page = dashboard.page
+    codes: list[str] = []
+    while True:
+        codes += await page.eval_on_selector_all(
+            "#drill-table tr[data-code]", "trs => trs.map(t => t.dataset.code)"
+        )
+        if await page.is_disabled("#drill-next"):
+            return codes
+        shown_page = await page.get_attribute("#drill", "data-page")
+        await page.click("#drill-next")
+        await page.wait_for_function(
+            "p => document.getElementById('drill').dataset.state === 'ready'"
+            " && document.getElementById('drill').dataset.page !== p",
+            arg=shown_page,
+        )
+
+
+async def test_a_report06_number_opens_exactly_its_dossiers(
+    dashboard: Dashboard, http: httpx.AsyncClient
+) -> None:
+    page = dashboard.page
+    period = {"from": "2017-02-01", "to": "2017-03-31", "unit": "282"}
+    await dashboard.open("tab=report06&from=2017-02-01&to=2017-03-31&unit=282")
+    report = await get(http, "/v1/stats/report-06", period)
+
+    # A row of a section: its level and its domain.
+    row = next(
+        r for r in report["rows"] if r["unit_level"] == "commune" and r["domain_code"] == "TP"
+    )
+    assert row["pending_overdue"] > 0
+    clicked = await dashboard.click_figure(
+        "#report06 tr.row[data-level=commune][data-domain=TP] td[data-column=pending_overdue] button"
+    )
+    assert await dashboard.query() == {
+        "tab": "report06",
+        **period,
+        "figure": "pending_overdue",
+        "d_unit_level": "commune",
+        "d_domain": "TP",
+    }
+    count, codes = await all_dossiers(
+        http,
+        {**period, "figure": "pending_overdue", "unit_level": "commune", "domain": "TP"},
+    )
+    assert int(clicked["value"]) == row["pending_overdue"] == count == len(codes)
+    assert await page.get_attribute("#drill", "data-count") == str(count)
+    assert await page.inner_text("#drill-title") == "Hồ sơ đang giải quyết quá hạn"
+    assert await listed(dashboard) == codes
+    await dashboard.screenshot("wide-report06-drill")
+
+    # The total row, over several pages of the list.
+    total = report["overall"]["received_total"]
+    assert total > 50, "the list should need more than one page"
+    clicked = await dashboard.click_figure(
+        "#report06 tr.total td[data-column=received_total] button"
+    )
+    count, codes = await all_dossiers(http, {**period, "figure": "received_total"})
+    assert int(clicked["value"]) == total == count == len(codes)
+    assert await page.inner_text("#drill-page") == f"Hồ sơ 1–50 trên {count}"
+    assert await listed(dashboard) == codes
+
+    # A section's subtotal: its level alone.
+    clicked = await dashboard.click_figure(
+        "#report06 tr.section[data-level=district] td[data-column=finished_total] button"
+    )
+    count, codes = await all_dossiers(
+        http, {**period, "figure": "finished_total", "unit_level": "district"}
+    )
+    subtotal = sum(r["finished_total"] for r in report["rows"] if r["unit_level"] == "district")
+    assert int(clicked["value"]) == subtotal == count
+    assert await listed(dashboard) == codes
+    dashboard.check_clean()
+
+
+async def test_ratio_numbers_open_exactly_their_dossiers(
+    dashboard: Dashboard, http: httpx.AsyncClient
+) -> None:
+    choice = {"from": "2017-01-01", "to": "2017-06-30", "unit": "282", "basis": "all"}
+    await dashboard.open("tab=ratio&from=2017-01-01&to=2017-06-30&unit=282&basis=all")
+    by_unit = await get(http, "/v1/stats/online-ratio", params(choice, group_by="unit"))
+    by_domain = await get(http, "/v1/stats/online-ratio", params(choice, group_by="domain"))
+    by_month = await get(
+        http, "/v1/stats/online-ratio", params(choice, group_by="none", period="month")
+    )
+    cases = [
+        # (what is clicked, the API figure, the filters of its list)
+        (
+            "#ranking tr[data-unit='10444'] button[data-figure=online]",
+            next(r["online"] for r in by_unit["rows"] if r["unit_code"] == "10444"),
+            {"figure": "online", "unit_exact": "10444"},
+        ),
+        (
+            "#domains [data-domain=DD] button[data-figure=total]",
+            next(r["total"] for r in by_domain["rows"] if r["domain_code"] == "DD"),
+            {"figure": "total", "domain": "DD"},
+        ),
+        (
+            "#months tr[data-period='2017-03'] button[data-figure=online]",
+            next(r["online"] for r in by_month["rows"] if r["period"] == "2017-03"),
+            {"figure": "online", "from": "2017-03-01", "to": "2017-03-31"},
+        ),
+        ("#overall button[data-figure=total]", by_domain["overall"]["total"], {"figure": "total"}),
+    ]
+    for selector, figure, filters in cases:
+        clicked = await dashboard.click_figure(selector)
+        count, codes = await all_dossiers(http, {**params(choice), **filters})
+        assert int(clicked["value"]) == figure == count == len(codes), selector
+        assert await dashboard.page.get_attribute("#drill", "data-count") == str(count)
+        assert await listed(dashboard) == codes, selector
+    await dashboard.screenshot("wide-ratio-drill")
+    dashboard.check_clean()
+
+
+async def test_a_list_downloads_as_csv_and_xlsx(
+    dashboard: Dashboard, http: httpx.AsyncClient
+) -> None:
+    page = dashboard.page
+    await dashboard.open("tab=report06&from=2017-01-01&to=2017-12-31&unit=282")
+    clicked = await dashboard.click_figure(
+        "#report06 tr.total td[data-column=pending_overdue] button"
+    )
+    async with page.expect_download() as info:
+        await page.click("#drill-csv")
+    download = await info.value
+    text = await asyncio.to_thread(Path(await download.path()).read_text, encoding="utf-8-sig")
+    lines = [line for line in text.splitlines() if line]
+    assert len(lines) == 1 + int(clicked["value"])  # the header, then one line per dossier
+    assert download.suggested_filename.endswith(".csv")
+    async with page.expect_download() as info:
+        await page.click("#drill-xlsx")
+    download = await info.value
+    xlsx = await asyncio.to_thread(Path(await download.path()).read_bytes)
+    assert xlsx.startswith(b"PK")
+    assert download.suggested_filename.endswith(".xlsx")
+    assert await page.inner_text("#drill-error") == ""
+
+
+async def test_a_link_reopens_the_same_view_and_history_walks_it(
+    browser: Any, dashboard: Dashboard, http: httpx.AsyncClient
+) -> None:
+    page = dashboard.page
+    await dashboard.open()
+    # Staff choose a period, a unit and a domain, go to report 06, open a number.
+    await page.select_option("#preset", "custom")
+    await page.fill("#from", "2017-01-01")
+    await page.fill("#to", "2017-03-31")
+    await page.select_option("#unit", "282")
+    await page.select_option("#domain", "DKKD")
+    await page.click("button[type=submit]")
+    await dashboard.settled()
+    await page.click("[role=tab][data-tab=report06]")
+    await dashboard.settled()
+    clicked = await dashboard.click_figure(
+        "#report06 tr.row[data-level=commune] td[data-column=finished_late] button"
+    )
+    link = page.url
+    expected_view = {
+        "tab": "report06",
+        "from": "2017-01-01",
+        "to": "2017-03-31",
+        "unit": "282",
+        "domain": "DKKD",
+        "figure": "finished_late",
+        "d_unit_level": "commune",
+        "d_domain": "DKKD",
+    }
+    assert await dashboard.query() == expected_view
+    first_page = await page.eval_on_selector_all(
+        "#drill-table tr[data-code]", "trs => trs.map(t => t.dataset.code)"
+    )
+
+    # A colleague opens the link in another browser (with their own key): the same view.
+    async with await dashboard_context(browser, http, WIDE) as context:
+        other = Dashboard(await context.new_page(), dashboard.base)
+        await other.page.goto(link)
+        await other.settled()
+        await other.page.wait_for_function(
+            "() => document.getElementById('drill').dataset.state === 'ready'"
+        )
+        assert await other.query() == expected_view
+        for field, value in [("#from", "2017-01-01"), ("#to", "2017-03-31"), ("#unit", "282")]:
+            assert await other.page.input_value(field) == value
+        assert await other.page.input_value("#domain") == "DKKD"
+        assert (
+            await other.page.get_attribute("[role=tab][data-tab=report06]", "aria-selected")
+            == "true"
+        )
+        assert await other.page.is_visible("#report06")
+        assert await other.page.get_attribute("#drill", "data-count") == clicked["value"]
+        assert (
+            await other.page.eval_on_selector_all(
+                "#drill-table tr[data-code]", "trs => trs.map(t => t.dataset.code)"
+            )
+            == first_page
+        )
+        assert await other.page.inner_html("#report06") == await page.inner_html("#report06")
+        other.check_clean()
+
+    # Back: the list closes; back again: the ratio tab; forward twice: the list again.
+    await page.go_back()
+    await dashboard.settled()
+    assert "figure" not in await dashboard.query()
+    assert await page.is_hidden("#drill")
+    await page.go_back()
+    await dashboard.settled()
+    assert (await dashboard.query())["tab"] == "ratio"
+    assert await page.is_visible("#domains [data-domain=DKKD]")
+    await page.go_forward()
+    await page.go_forward()
+    await dashboard.settled()
+    await page.wait_for_function("() => document.getElementById('drill').dataset.state === 'ready'")
+    assert await dashboard.query() == expected_view
+    assert await page.get_attribute("#drill", "data-count") == clicked["value"]
+    dashboard.check_clean()
+
+
+# ---------------------------------------------------------------- the scorecard
+
+
+async def test_scorecard_tab_shows_the_indicators_and_ranks_units_by_points(
+    dashboard: Dashboard, http: httpx.AsyncClient
+) -> None:
+    page = dashboard.page
+    period = {"from": "2017-01-01", "to": "2017-06-30", "unit": "282"}
+    await dashboard.open("tab=scorecard&from=2017-01-01&to=2017-06-30&unit=282")
+    overall = (await get(http, "/v1/stats/indicators", period))["overall"]
+    rows = await shown(page, "#indicators tr[data-indicator]")
+    assert [
+        (r["indicator"], int(r["numerator"]), int(r["denominator"]), r["ratio"], r["points"])
+        for r in rows
+    ] == [
+        (
+            i["indicator"],
+            i["numerator"],
+            i["denominator"],
+            "" if i["ratio"] is None else str(i["ratio"]),
+            "" if i["points"] is None else str(i["points"]),
+        )
+        for i in overall["indicators"]
+    ]
+    for r, i in zip(rows, overall["indicators"], strict=True):
+        assert i["name"] in r["text"] and pct(i["ratio"]) in r["text"]
+    assert (
+        float(await page.get_attribute("#total-points", "data-total-points") or "nan")
+        == (overall["total_points"])
+    )
+
+    by_unit = await get(http, "/v1/stats/indicators", {**period, "group_by": "unit"})
+    totals: dict[str, float] = {}
+    for row in by_unit["rows"]:
+        totals[row["unit_code"]] = totals.get(row["unit_code"], 0) + (row["points"] or 0)
+    expected = sorted(totals.items(), key=lambda t: (-t[1], t[0]))
+    ranking = await shown(page, "#unit-scores tr[data-unit]")
+    assert [(int(r["rank"]), r["unit"], float(r["totalPoints"])) for r in ranking] == [
+        (n, code, total) for n, (code, total) in enumerate(expected, start=1)
+    ]
+    await dashboard.screenshot("wide-scorecard")
+
+    # A numerator of the whole and a denominator of one unit open their dossiers.
+    on_time = next(i for i in overall["indicators"] if i["indicator"] == "on_time")
+    clicked = await dashboard.click_figure(
+        "#indicators tr[data-indicator=on_time] button[data-figure='on_time.numerator']"
+    )
+    count, codes = await all_dossiers(http, {**period, "figure": "on_time.numerator"})
+    assert int(clicked["value"]) == on_time["numerator"] == count
+    assert await listed(dashboard) == codes
+    unit_row = next(
+        r for r in by_unit["rows"] if r["unit_code"] == "10441" and r["indicator"] == "digitized"
+    )
+    clicked = await dashboard.click_figure(
+        "#unit-scores tr[data-unit='10441'] button[data-figure='digitized.denominator']"
+    )
+    count, codes = await all_dossiers(
+        http, {**period, "figure": "digitized.denominator", "unit_exact": "10441"}
+    )
+    assert int(clicked["value"]) == unit_row["denominator"] == count
+    assert await listed(dashboard) == codes
+    dashboard.check_clean()
