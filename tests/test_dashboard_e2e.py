@@ -657,6 +657,10 @@ async def test_a_report06_number_opens_exactly_its_dossiers(
     assert int(clicked["value"]) == row["pending_overdue"] == count == len(codes)
     assert await page.get_attribute("#drill", "data-count") == str(count)
     assert await page.inner_text("#drill-title") == "Hồ sơ đang giải quyết quá hạn"
+    # The number whose list is open stands out, and only that one.
+    assert await page.eval_on_selector_all(
+        "button.fig.current", "bs => bs.map(b => [b.dataset.figure, b.dataset.drill])"
+    ) == [["pending_overdue", '{"d_unit_level":"commune","d_domain":"TP"}']]
     assert await listed(dashboard) == codes
     await dashboard.screenshot("wide-report06-drill")
 
