@@ -14,9 +14,12 @@ router = APIRouter(tags=["dashboard"])
 @router.get(
     "/dashboard",
     summary="Dashboard for city staff",
-    description="An HTML page in Vietnamese: online-filing ratio per domain against its target "
-    "for a chosen period and unit, the monthly trend, the ranking of units. It asks for a read "
-    "key (kept in the tab's sessionStorage) and calls `/v1/stats/online-ratio`.",
+    description="An HTML page in Vietnamese with three tabs: the online-filing ratio (per domain "
+    "against its target, the monthly trend, the ranking of units), report 06 as the form, and the "
+    "scorecard with the units ranked by points. Any number opens the dossiers behind it "
+    "(`/v1/dossiers`, with CSV and XLSX downloads); the view is kept in the URL. It asks for a "
+    "read key (kept in the tab's sessionStorage) and calls `/v1/units`, `/v1/domains`, "
+    "`/v1/stats/online-ratio`, `/v1/stats/report-06`, `/v1/stats/indicators` and `/v1/dossiers`.",
     response_class=HTMLResponse,
 )
 async def dashboard() -> HTMLResponse:
