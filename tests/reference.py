@@ -420,7 +420,7 @@ def figure_dossiers(
         overdue = due is not None and due < date_to
         online = d["channel"] == "online"
         lvl = level(d["service_level"])
-        in_time = ended_in_period and (d["status"] == "withdrawn" or due is None or ended <= due)  # type: ignore[operator]
+        in_time = ended_in_period and (d["status"] == "withdrawn" or due is None or ended <= due)
         fee = Decimal(str(d.get("fee_amount") or 0))
         paid = d.get("paid_online") in ("national_portal", "local_gateway")
         result = ended_in_period and d["status"] in ("finished", "returned")
@@ -430,9 +430,9 @@ def figure_dossiers(
             "received_offline": got_in_period and not online,
             "carried_over": carried,
             "received_total": got_in_period or carried,
-            "finished_early": ended_in_period and not on_time and ended < due,  # type: ignore[operator]
+            "finished_early": ended_in_period and not on_time and ended < due,
             "finished_on_time": ended_in_period and on_time,
-            "finished_late": ended_in_period and not on_time and ended > due,  # type: ignore[operator]
+            "finished_late": ended_in_period and not on_time and ended > due,
             "finished_total": ended_in_period,
             "pending_on_time": pending and not overdue,
             "pending_overdue": pending and overdue,

@@ -158,7 +158,13 @@ async def test_csv_streams_every_dossier_with_a_bom_and_a_telling_name(
     codes = [f"D{n:02d}" for n in range(11)]
     await overdue_dossiers(api, codes)
     await send(api, event("x-1", "=cmd", unit_code="10444", procedure_name="@SUM(1)"))
-    params = {"figure": "pending_overdue", "unit": "10444", "format": "csv", "limit": 2, **Q1}
+    params: dict[str, str | int] = {
+        "figure": "pending_overdue",
+        "unit": "10444",
+        "format": "csv",
+        "limit": 2,
+        **Q1,
+    }
     async with api.stream("GET", "/v1/dossiers", params=params) as response:
         assert response.status_code == 200
         assert response.headers["content-type"] == "text/csv; charset=utf-8"

@@ -172,7 +172,7 @@ async def test_every_figure_lists_exactly_its_dossiers(api: httpx.AsyncClient, s
                 "group_by": "unit" if "unit_exact" in filters else "domain",
             }
             report = (await api.get("/v1/stats/report-06", params=report_query)).json()
-            variants = [(f, None) for f in REPORT06_FIGURES]
+            variants: list[tuple[str, str | None]] = [(f, None) for f in REPORT06_FIGURES]
             variants += [(f, basis) for f in ("online", "total") for basis in BASES]
             variants += [(f, None) for f in INDICATOR_FIGURES]
             for figure, basis in variants:

@@ -291,7 +291,7 @@ async def indicators(
         request,
         report,
         format,
-        "chi-so-766",
+        _name_parts("chi-so-766", unit, domain, date_from, date_to),
         csv=lambda: service.indicators_csv(report),
         xlsx=lambda: service.indicators_xlsx(session, workers, report),
     )

@@ -548,7 +548,7 @@ async def indicators_xlsx(
             title="KẾT QUẢ CHỈ SỐ ĐÁNH GIÁ CHẤT LƯỢNG GIẢI QUYẾT TTHC (QĐ 766/QĐ-TTg)",
             subtitle_lines=[
                 _period_line(report.from_, report.to),
-                await _scope_line(session, report.unit, report.domain),
+                await scope_line(session, report.unit, report.domain),
             ],
             columns=columns,
             rows=rows,
