@@ -66,6 +66,40 @@ LIST_CARRIED_OVER = f"""
 SELECT count(*) FROM dossiers
 WHERE {COUNTED} AND {_SUBTREE_2} AND received_on < $1 AND (ended_on IS NULL OR ended_on >= $1)"""
 
+# The scorecard (GET /v1/stats/indicators, group_by=none): the same numerators and denominators
+# counted in one pass over `dossiers`.
+_IN_TIME = "(status = 'withdrawn' OR effective_due_on IS NULL OR ended_on <= effective_due_on)"
+_RECEIVED_IN = "received_on BETWEEN $1 AND $2"
+INDICATORS = f"""
+SELECT
+    count(*) FILTER (WHERE {_RECEIVED_IN} OR (received_on < $1 AND (ended_on IS NULL OR ended_on >= $1)))
+        AS "on_time.denominator",
+    count(*) FILTER (WHERE ({_RECEIVED_IN} OR (received_on < $1 AND (ended_on IS NULL OR ended_on >= $1)))
+        AND ((ended_on BETWEEN $1 AND $2 AND {_IN_TIME})
+             OR ({_OPEN_AT_END} AND (effective_due_on IS NULL OR effective_due_on >= $2))))
+        AS "on_time.numerator",
+    count(*) FILTER (WHERE {_RECEIVED_IN}) AS "online_filing.denominator",
+    count(*) FILTER (WHERE {_RECEIVED_IN} AND channel = 'online') AS "online_filing.numerator",
+    count(*) FILTER (WHERE {_RECEIVED_IN} AND full_online_eligible) AS "full_online.denominator",
+    count(*) FILTER (WHERE {_RECEIVED_IN} AND digitized) AS "digitized.numerator",
+    count(*) FILTER (WHERE {_ENDED_IN} AND status IN ('finished', 'returned'))
+        AS "e_result.denominator",
+    count(*) FILTER (WHERE {_ENDED_IN} AND channel = 'online') AS "online_on_time.denominator",
+    count(*) FILTER (WHERE {_ENDED_IN} AND channel = 'online' AND {_IN_TIME})
+        AS "online_on_time.numerator"
+FROM dossiers WHERE {COUNTED} AND {SUBTREE}"""
+INDICATOR_FIGURES = (
+    "on_time.denominator",
+    "on_time.numerator",
+    "online_filing.denominator",
+    "online_filing.numerator",
+    "full_online.denominator",
+    "digitized.numerator",
+    "e_result.denominator",
+    "online_on_time.denominator",
+    "online_on_time.numerator",
+)
+
 REPORT_06_COLUMNS = (
     "received_online",
     "received_offline",
@@ -136,6 +170,16 @@ QUESTIONS: list[Question] = [
         None,
     ),
     Question(
+        "indicators_year_district",
+        "indicators: 2024, unit 282",
+        "/v1/stats/indicators?from=2024-01-01&to=2024-12-31&unit=282",
+        INDICATORS,
+        (_d("2024-01-01"), _d("2024-12-31"), "282"),
+        "indicators",
+        50.0,
+        None,
+    ),
+    Question(
         "list_pending_overdue_commune",
         "dossiers: pending_overdue, 2024-Q1, unit 10444, first page",
         "/v1/dossiers?figure=pending_overdue&from=2024-01-01&to=2024-03-31&unit=10444",
@@ -182,6 +226,9 @@ def api_overall(kind: str, body: dict[str, Any]) -> dict[str, int]:
     """The API answer's overall counts (a list: its `count`)."""
     if kind == "list":
         return {"count": body["count"]}
+    if kind == "indicators":
+        values = {v["indicator"]: v for v in body["overall"]["indicators"]}
+        return {f: values[f.split(".")[0]][f.split(".")[1]] for f in INDICATOR_FIGURES}
     overall = body["overall"]
     if kind == "ratio":
         return {"online": overall["online"], "total": overall["total"]}
@@ -192,5 +239,7 @@ def sql_overall(kind: str, rows: list[Any]) -> dict[str, int]:
     """The plain query's rows summed the same way."""
     if kind == "list":
         return {"count": rows[0]["count"]}
+    if kind == "indicators":
+        return {f: rows[0][f] for f in INDICATOR_FIGURES}
     columns = ("online", "total") if kind == "ratio" else REPORT_06_COLUMNS
     return {c: sum(r[c] for r in rows) for c in columns}
