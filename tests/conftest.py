@@ -20,6 +20,7 @@ from app.config import Settings
 from app.db import create_sessionmaker, resolve_database_url
 from app.keys.service import create_key
 from app.main import create_app
+from tests import reference
 
 TEST_DATABASE = "dossier_stats_test"
 DATA_TABLES = ["dossier_events", "dossiers", "procedures", "api_keys", "units", "domains"]
@@ -75,6 +76,15 @@ async def clean_database(engine: AsyncEngine) -> AsyncIterator[None]:
     async with create_sessionmaker(engine)() as session, session.begin():
         await session.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE"))
         await seed_catalog(session)
+        # The scoring table as migration 0009 seeds it (contract section 12): a PUT of one
+        # test must not score the next.
+        for indicator, max_points, full_marks_at in reference.SCORING:
+            await session.execute(
+                text(
+                    "UPDATE indicators SET max_points = :p, full_marks_at = :f WHERE indicator = :i"
+                ),
+                {"p": max_points, "f": float(full_marks_at), "i": indicator},
+            )
     yield
 
 

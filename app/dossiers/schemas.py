@@ -6,7 +6,14 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
 
 from app.validation import Code, EventId, LevelInput, Name, StrictInput, Timestamp
 from app.vocabulary import STATUSES_WITHOUT_RECEIPT, Channel, PaymentChannel, Status
@@ -29,6 +36,8 @@ FeeAmount = Annotated[
     Decimal,
     Field(ge=0, lt=Decimal("1e16"), decimal_places=2, allow_inf_nan=False),
     _null_is(Decimal(0)),
+    # A number in JSON answers, as it is sent.
+    PlainSerializer(float, return_type=float, when_used="json"),
 ]
 
 

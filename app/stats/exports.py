@@ -288,6 +288,8 @@ def xlsx_workbook(sheet: Sheet) -> bytes:
         return out.cell(text, font=BOLD, alignment=CENTER, border=BOX)
 
     if grouped:
+        # Room for a group heading to wrap onto a second line over its narrow columns.
+        out.row_height(header_top, 44)  # three lines
         top: list[Cell] = []
         for index, column in enumerate(sheet.columns):
             letter = get_column_letter(index + 1)

@@ -279,23 +279,37 @@ class IndicatorValue(BaseModel):
 
 
 class IndicatorRow(IndicatorValue):
-    """One indicator of one group: the group's fields as in the online ratio (none for
-    group_by=none)."""
+    """One indicator of all counted dossiers together (group_by=none)."""
 
-    domain_code: str | None = None
-    domain_name: str | None = None
-    unit_code: str | None = None
-    unit_name: str | None = None
+
+class DomainIndicatorRow(IndicatorRow):
+    """One indicator of one domain (group_by=domain)."""
+
+    domain_code: str
+    domain_name: str | None
+
+
+class UnitIndicatorRow(IndicatorRow):
+    """One indicator of one handling unit (group_by=unit)."""
+
+    unit_code: str
+    unit_name: str | None
 
 
 class IndicatorGroupTotal(BaseModel):
     """A group's total points: the sum of its indicators' non-null points (for a ranking)."""
 
-    domain_code: str | None = None
-    domain_name: str | None = None
-    unit_code: str | None = None
-    unit_name: str | None = None
     total_points: float
+
+
+class DomainIndicatorTotal(IndicatorGroupTotal):
+    domain_code: str
+    domain_name: str | None
+
+
+class UnitIndicatorTotal(IndicatorGroupTotal):
+    unit_code: str
+    unit_name: str | None
 
 
 class IndicatorsOverall(BaseModel):
@@ -357,11 +371,11 @@ class IndicatorsReport(BaseModel):
     unit: str | None
     domain: str | None
     group_by: IndicatorGroupBy
-    rows: list[IndicatorRow] = Field(
+    rows: list[DomainIndicatorRow | UnitIndicatorRow | IndicatorRow] = Field(
         description="One row per group and indicator, by group code, then in the table's order;"
         " groups whose every denominator is 0 are left out."
     )
-    groups: list[IndicatorGroupTotal] = Field(
+    groups: list[DomainIndicatorTotal | UnitIndicatorTotal | IndicatorGroupTotal] = Field(
         description="Each group's total points, by group code (for group_by=unit: the ranking's"
         " input)."
     )

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import repository as catalog
@@ -20,6 +21,8 @@ from app.stats.schemas import (
     CoverageCounts,
     CoverageReport,
     CoverageRow,
+    DomainIndicatorRow,
+    DomainIndicatorTotal,
     DomainRatioRow,
     IndicatorGroupTotal,
     IndicatorRow,
@@ -34,6 +37,8 @@ from app.stats.schemas import (
     Report06Row,
     ScoringIn,
     ScoringOut,
+    UnitIndicatorRow,
+    UnitIndicatorTotal,
     UnitRatioRow,
 )
 from app.vocabulary import UNIT_LEVELS
@@ -428,6 +433,12 @@ def _value(score: scorecard.Score) -> dict[str, Any]:
 
 
 _GROUP_FIELDS = {"domain": ("domain_code", "domain_name"), "unit": ("unit_code", "unit_name")}
+# The row and group-total answer of each grouping: only its own group fields.
+_INDICATOR_MODELS: dict[str, tuple[type[IndicatorRow], type[IndicatorGroupTotal]]] = {
+    "domain": (DomainIndicatorRow, DomainIndicatorTotal),
+    "unit": (UnitIndicatorRow, UnitIndicatorTotal),
+    "none": (IndicatorRow, IndicatorGroupTotal),
+}
 
 
 async def indicators(
@@ -445,8 +456,9 @@ async def indicators(
         session, date_from=date_from, date_to=date_to, group_by=group_by, unit=unit, domain=domain
     )
     table = await _scoring(session)
-    rows: list[IndicatorRow] = []
-    groups: list[IndicatorGroupTotal] = []
+    row_model, total_model = _INDICATOR_MODELS[group_by]
+    rows: list[DomainIndicatorRow | UnitIndicatorRow | IndicatorRow] = []
+    groups: list[DomainIndicatorTotal | UnitIndicatorTotal | IndicatorGroupTotal] = []
     for c in sorted(counts, key=lambda c: c["group_code"] or ""):
         group = scorecard.scores(c, table)
         if not any(s.denominator for s in group):
@@ -455,10 +467,8 @@ async def indicators(
         if group_by in _GROUP_FIELDS:
             code_field, name_field = _GROUP_FIELDS[group_by]
             fields = {code_field: c["group_code"], name_field: c["group_name"]}
-        rows += [IndicatorRow(**fields, **_value(s)) for s in group]
-        groups.append(
-            IndicatorGroupTotal(**fields, total_points=float(scorecard.total_points(group)))
-        )
+        rows += [row_model(**fields, **_value(s)) for s in group]
+        groups.append(total_model(**fields, total_points=float(scorecard.total_points(group))))
     overall_counts = {name: sum(c[name] for c in counts) for name in repository.INDICATOR_COUNTS}
     overall = scorecard.scores(overall_counts, table)
     return IndicatorsReport(
@@ -531,12 +541,15 @@ async def indicators_xlsx(
             out[f"{v.indicator}.points"] = v.points
         return out
 
-    by_group: dict[str | None, list[IndicatorRow]] = {}
+    def key(item: BaseModel) -> Any:
+        return getattr(item, "domain_code", None) or getattr(item, "unit_code", None)
+
+    by_group: dict[Any, list[IndicatorRow]] = {}
     for row in report.rows:
-        by_group.setdefault(row.domain_code or row.unit_code, []).append(row)
+        by_group.setdefault(key(row), []).append(row)
     rows = []
     for group in report.groups:
-        values = line(by_group[group.domain_code or group.unit_code], group.total_points)
+        values = line(by_group[key(group)], group.total_points)
         rows.append({**group.model_dump(), **values})
     if report.group_by == "none" and report.rows:
         rows = [{"scope": "Tất cả", **line(report.rows, report.overall.total_points)}]
