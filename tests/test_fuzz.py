@@ -49,6 +49,11 @@ def test_api_conforms_to_its_openapi_document(
     excluded = [schemathesis.checks.positive_data_acceptance]
     ingest = case.method == "POST" and case.path == "/v1/events"
     national = case.method == "POST" and case.path == "/v1/compat/dvcqg"
+    if case.method == "GET" and case.path == "/v1/procedures":
+        # Its one parameter is an optional string; schemathesis's "negative" case for it reports
+        # no invalid component (what it made invalid does not survive into the URL), and the
+        # request it sends is a valid one, rightly answered 200.
+        excluded.append(schemathesis.checks.negative_data_rejection)
     if ingest or national:
         # Events and national records are validated one by one: a bad item is listed in
         # `rejected` under 200, as the contract says, so whole-request rejection does not apply.

@@ -704,9 +704,10 @@ async def test_indicators_csv(api: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/csv")
-    # csv_table (app/stats/exports.py) writes plain UTF-8: no byte-order mark
-    assert not response.content.startswith(b"\xef\xbb\xbf")
-    lines = list(csv.reader(io.StringIO(response.content.decode("utf-8"))))
+    # UTF-8 with a byte-order mark, so Excel reads the Vietnamese; named after what it holds
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    assert "chi-so-766_all_2017-Q1.csv" in response.headers["content-disposition"]
+    lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert lines[0] == [
         "unit_code",
         "unit_name",
@@ -732,7 +733,7 @@ async def test_indicators_csv(api: httpx.AsyncClient) -> None:
     assert (unscored["max_points"], unscored["points"]) == ("", "")
 
     plain = await api.get("/v1/stats/indicators", params={**Q1, "format": "csv"})
-    header = next(csv.reader(io.StringIO(plain.content.decode("utf-8"))))
+    header = next(csv.reader(io.StringIO(plain.content.decode("utf-8-sig"))))
     assert header == [
         "indicator",
         "name",
