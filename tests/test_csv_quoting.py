@@ -31,7 +31,7 @@ def read(text: str) -> list[list[str]]:
 
 @pytest.mark.parametrize("name", [*NAMES.values(), UNIT_NAME, "a,b", '"', "\n", ""])
 def test_a_field_round_trips_through_csv_reader(name: str) -> None:
-    data = csv_table(["name", "n"], [{"name": name, "n": 1}]).decode()
+    data = csv_table(["name", "n"], [{"name": name, "n": 1}]).decode("utf-8-sig")
     assert read(data) == [["name", "n"], [name, "1"]]
 
 
@@ -60,7 +60,7 @@ async def test_domain_names_with_commas_quotes_and_line_breaks_round_trip(
     await named_catalog(api, session)
     response = await api.get(path, params=YEAR)
     assert response.status_code == 200
-    header, *rows = read(response.text)
+    header, *rows = read(response.content.decode("utf-8-sig"))
     assert all(len(row) == len(header) for row in rows), rows
     names = {
         r["domain_code"]: r["domain_name"]
@@ -76,7 +76,7 @@ async def test_unit_names_with_commas_quotes_and_line_breaks_round_trip(
     await named_catalog(api, session)
     response = await api.get(path, params={**YEAR, "group_by": "unit"})
     assert response.status_code == 200
-    header, *rows = read(response.text)
+    header, *rows = read(response.content.decode("utf-8-sig"))
     assert all(len(row) == len(header) for row in rows), rows
     [row] = [dict(zip(header, r, strict=True)) for r in rows]
     assert (
@@ -102,7 +102,7 @@ async def test_procedure_coverage_names_round_trip(
         assert put.status_code == 201, put.text
     response = await api.get("/v1/stats/procedure-coverage", params={"format": "csv"})
     assert response.status_code == 200
-    header, *rows = read(response.text)
+    header, *rows = read(response.content.decode("utf-8-sig"))
     assert all(len(row) == len(header) for row in rows), rows
     names = {
         r["domain_code"]: r["domain_name"]

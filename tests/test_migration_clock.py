@@ -110,7 +110,8 @@ async def _store_as_previous(engine: AsyncEngine, model: reference.Model, stream
                 _DOSSIER,
                 {
                     **{k: d[k] for k in ("procedure_code", "domain_code", "unit_code")},
-                    **{k: d[k] for k in ("channel", "service_level", "status")},
+                    **{k: d[k] for k in ("channel", "status")},
+                    "service_level": reference.level(d["service_level"]),
                     **{k: _ts(d[k]) for k in ("received_at", "due_at", "finished_at")},
                     "returned_at": _ts(d["returned_at"]),
                     "code": code,
