@@ -275,13 +275,8 @@ def _summary_table(name: str, period: str, counters: tuple[str, ...]) -> Table:
     )
 
 
-RECEIVED_COUNTERS = (
-    "total",
-    "online",
-    "capable",
-    "capable_online",
-    "full_online",
-    # The scorecard's (migration 0009).
+# The scorecard's counters (migration 0009).
+SCORECARD_RECEIVED_COUNTERS = (
     "eligible",
     "eligible_full_online",
     "with_fee",
@@ -289,16 +284,16 @@ RECEIVED_COUNTERS = (
     "digitized",
     "reused_data",
 )
-FINISHED_COUNTERS = (
-    "early",
-    "on_time",
-    "late",
-    # The scorecard's (migration 0009).
-    "results",
-    "e_results",
-    "online_ended",
-    "online_ended_in_time",
+SCORECARD_FINISHED_COUNTERS = ("results", "e_results", "online_ended", "online_ended_in_time")
+RECEIVED_COUNTERS = (
+    "total",
+    "online",
+    "capable",
+    "capable_online",
+    "full_online",
+    *SCORECARD_RECEIVED_COUNTERS,
 )
+FINISHED_COUNTERS = ("early", "on_time", "late", *SCORECARD_FINISHED_COUNTERS)
 
 # Counted dossiers (not submitted or refused) by local receipt date.
 stats_received_daily = _summary_table("stats_received_daily", "day", RECEIVED_COUNTERS)

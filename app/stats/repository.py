@@ -32,6 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import (
+    SCORECARD_FINISHED_COUNTERS,
+    SCORECARD_RECEIVED_COUNTERS,
     Domain,
     Dossier,
     Indicator,
@@ -466,33 +468,14 @@ async def indicator_counts(
     absent."""
     filters = Filters(unit, domain)
     received = _received(
-        date_from,
-        date_to,
-        filters,
-        "total",
-        "online",
-        "eligible",
-        "eligible_full_online",
-        "with_fee",
-        "with_fee_paid_online",
-        "digitized",
-        "reused_data",
+        date_from, date_to, filters, "total", "online", *SCORECARD_RECEIVED_COUNTERS
     )
     finished = _finished(
-        date_from,
-        date_to,
-        filters,
-        "early",
-        "on_time",
-        "results",
-        "e_results",
-        "online_ended",
-        "online_ended_in_time",
+        date_from, date_to, filters, "early", "on_time", *SCORECARD_FINISHED_COUNTERS
     )
     carried = _interval_ends_until(date_from - dt.timedelta(days=1), filters)
     pending = _interval_ends_until(date_to, filters)
     unreceived = _ended_in_time_unreceived(date_from, date_to, filters)
-    same = ("eligible", "eligible_full_online", "with_fee", "with_fee_paid_online", "digitized")
     parts = _counted_parts(
         group_by,
         INDICATOR_COUNTS,
@@ -502,8 +485,7 @@ async def indicator_counts(
                 {
                     "received": received.c.total,
                     "received_online": received.c.online,
-                    "reused_data": received.c.reused_data,
-                    **{name: received.c[name] for name in same},
+                    **{name: received.c[name] for name in SCORECARD_RECEIVED_COUNTERS},
                 },
             ),
             (
@@ -511,10 +493,7 @@ async def indicator_counts(
                 {
                     "ended_early": finished.c.early,
                     "ended_on_time": finished.c.on_time,
-                    **{
-                        name: finished.c[name]
-                        for name in ("results", "e_results", "online_ended", "online_ended_in_time")
-                    },
+                    **{name: finished.c[name] for name in SCORECARD_FINISHED_COUNTERS},
                 },
             ),
             (carried, {"carried_over": carried.c.open}),
