@@ -145,6 +145,77 @@ async def assert_received_summaries_equal_a_recount(engine: AsyncEngine) -> None
 
 
 # --- the body as senders post it ------------------------------------------------------------
+async def test_scorecard_fields_in_a_bare_array_as_senders_write_them(
+    api: httpx.AsyncClient,
+) -> None:
+    """The scorecard's national fields as a one-stop-shop posts them: a bare array, every value a
+    string, "" for what is unknown, no KenhThucHien or MucDo, the agency's name in DonViXuLy."""
+    await name_the_agencies(api)
+    common = {
+        "MaTTHC": "1.001193",
+        "TenTTHC": "Đăng ký khai sinh",
+        "MaLinhVuc": "TP",
+        "TenLinhVuc": "Tư pháp",
+        "KenhThucHien": "",
+        "MucDo": "",
+        "TrangThaiHoSo": "10",
+        "NgayNopHoSo": "20170301080000",
+        "NgayTiepNhan": "20170301090000",
+        "NgayHenTra": "20170310170000",
+        "NgayKetThucXuLy": "",
+        "NgayTra": "20170305100000",
+        "DonViXuLy": "UBND xã Đồng Tâm",
+    }
+    body = [
+        {
+            **common,
+            "MaHoSo": "000.31.28.H26-170301-0201",
+            "DanhSachLePhi": [{"TenPhiLePhi": "Lệ phí", "Gia": "8000"}, {"Gia": ""}],
+            "DuocThanhToanTrucTuyen": "2",
+            "HoSoCoThanhPhanSoHoa": "1",
+            "TaiLieuNop": [
+                {"TenTepDinhKem": "Tờ khai", "DuocLayTuKhoDMQG": "0"},
+                {"TenTepDinhKem": "CCCD", "DuocLayTuKhoDMQG": "1"},
+            ],
+            "DanhSachGiayToKetQua": [
+                {
+                    "TenGiayTo": "Giấy khai sinh",
+                    "DuongDanTepTinKetQua": "https://dvc.example.vn/kq.pdf",
+                }
+            ],
+        },
+        {
+            **common,
+            "MaHoSo": "000.31.28.H26-170301-0202",
+            "DanhSachLePhi": [],
+            "DuocThanhToanTrucTuyen": "0",
+            "HoSoCoThanhPhanSoHoa": "0",
+            "TaiLieuNop": [],
+            "DanhSachGiayToKetQua": [{"DuongDanTepTinKetQua": ""}],
+        },
+    ]
+    params = {"isUpdating": "False", "MaDinhDanhDV": "000.00.31.H26"}
+    answer = await post(api, body, params)
+    assert (answer["error_code"], answer["applied"]) == (0, 2)
+    paid = await dossier(api, "000.31.28.H26-170301-0201")
+    assert paid["unit_code"] == "10444" and paid["channel"] == "in_person"
+    assert (paid["fee_amount"], paid["paid_online"]) == (8000, "local_gateway")
+    assert (paid["digitized"], paid["reused_data"], paid["e_result"]) == (True, True, True)
+    plain = await dossier(api, "000.31.28.H26-170301-0202")
+    assert (plain["fee_amount"], plain["paid_online"]) == (0, "no")
+    assert (plain["digitized"], plain["reused_data"], plain["e_result"]) == (False, False, False)
+    # Both were received and returned in March 2017: the scorecard counts them so.
+    board = (
+        await api.get("/v1/stats/indicators", params={"from": "2017-03-01", "to": "2017-03-31"})
+    ).json()
+    scored = {
+        v["indicator"]: (v["numerator"], v["denominator"]) for v in board["overall"]["indicators"]
+    }
+    assert scored["online_payment"] == (1, 1)
+    assert scored["digitized"] == (1, 2)
+    assert scored["reused_data"] == (1, 2)
+    assert scored["e_result"] == (1, 2)
+    assert scored["online_filing"] == (0, 2)
 
 
 async def test_opencps_envelope_with_session_and_names_is_stored_whole(
