@@ -238,7 +238,7 @@ XLSX_COLUMNS = [
     Column("due_at", "Ngày hẹn trả", 15, _TIME),
     Column("finished_at", "Ngày kết thúc xử lý", 15, _TIME),
     Column("returned_at", "Ngày trả kết quả", 15, _TIME),
-    Column("paused_days", "Ngày dừng", 10),
+    Column("paused_days", "Số ngày tạm dừng", 10),
     Column("effective_due_on", "Hạn xử lý", 11, _DATE),
     Column("ended_on", "Ngày kết thúc", 12, _DATE),
 ]
