@@ -32,6 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import (
+    FINISHED_COUNTERS,
+    RECEIVED_COUNTERS,
     SCORECARD_FINISHED_COUNTERS,
     SCORECARD_RECEIVED_COUNTERS,
     Domain,
@@ -537,28 +539,8 @@ def _interval_ends_until(day: dt.date, filters: Filters) -> Subquery:
 
 # The counters of the summaries, by name (migrations 0004, 0006, 0009).
 SUMMARY_COUNTERS = {
-    "received": (
-        "total",
-        "online",
-        "capable",
-        "capable_online",
-        "full_online",
-        "eligible",
-        "eligible_full_online",
-        "with_fee",
-        "with_fee_paid_online",
-        "digitized",
-        "reused_data",
-    ),
-    "finished": (
-        "early",
-        "on_time",
-        "late",
-        "results",
-        "e_results",
-        "online_ended",
-        "online_ended_in_time",
-    ),
+    "received": RECEIVED_COUNTERS,
+    "finished": FINISHED_COUNTERS,
     # Dossiers open (and of those overdue) at the end of the day before `from`, and of `to`.
     "carried": ("open",),
     "pending": ("open", "overdue"),
