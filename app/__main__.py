@@ -1,5 +1,5 @@
 """`python -m app` runs the command-line interface."""
 
-from app.cli import main
+from app.tools.cli import main
 
 main()

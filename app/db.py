@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.config import Settings
-from app.serving import recover_stale_state
+from app.tools.serving import recover_stale_state
 
 logger = logging.getLogger(__name__)
 

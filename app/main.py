@@ -14,31 +14,32 @@ from pydantic.json_schema import models_json_schema
 
 from app import __version__
 from app.catalog.endpoints import router as catalog_router
-from app.compat.endpoints import router as compat_router
-from app.compat.schemas import SyncBody
 from app.config import Settings, get_settings
-from app.dashboard.endpoints import router as dashboard_router
-from app.db import create_engine, create_sessionmaker, resolve_database_url
-from app.dossiers.endpoints import router as dossiers_router
-from app.dossiers.schemas import EventBatchIn
-from app.errors import install_error_handlers
-from app.health import router as health_router
-from app.limits import (
+from app.core.health import router as health_router
+from app.core.middleware.limits import (
     BodySizeLimitMiddleware,
     RequestHeadMiddleware,
     RequestTargetMiddleware,
     RequestTimeoutMiddleware,
 )
-from app.logs import RequestIdMiddleware
-from app.metrics import Metrics, MetricsMiddleware
-from app.metrics import router as metrics_router
+from app.core.middleware.ratelimit import RateLimitMiddleware
+from app.core.middleware.security import SecurityHeadersMiddleware, install_cors
+from app.core.observability.logs import RequestIdMiddleware
+from app.core.observability.metrics import Metrics, MetricsMiddleware
+from app.core.observability.metrics import router as metrics_router
+from app.core.openapi import ANSWERED_EVERYWHERE, PROBLEM_SCHEMA
+from app.core.problems import install_error_handlers
+from app.core.workers import WorkerPool
+from app.dashboard.endpoints import router as dashboard_router
+from app.db import create_engine, create_sessionmaker, resolve_database_url
+from app.dossiers.endpoints import router as dossiers_router
+from app.ingest.endpoints import router as ingest_router
+from app.ingest.national.endpoints import router as national_router
+from app.ingest.national.schemas import SyncBody
+from app.ingest.schemas import EventBatchIn
 from app.migrate import head_revision
-from app.ratelimit import RateLimitMiddleware
-from app.responses import ANSWERED_EVERYWHERE, PROBLEM_SCHEMA
-from app.security import SecurityHeadersMiddleware, install_cors
 from app.stats.endpoints import router as stats_router
 from app.stats.endpoints import scoring_router
-from app.workers import WorkerPool
 
 DESCRIPTION = """
 **dossier-stats** keeps the state of every one-stop-shop (một cửa) dossier and reports the
@@ -115,11 +116,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(health_router)
     app.include_router(metrics_router)
+    app.include_router(ingest_router)
     app.include_router(dossiers_router)
     app.include_router(stats_router)
     app.include_router(scoring_router)
     app.include_router(catalog_router)
-    app.include_router(compat_router)
+    app.include_router(national_router)
     app.include_router(dashboard_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.catalog.seed import COMMUNES, DOMAINS
-from app.dossiers.repository import STATE_COLUMNS
+from app.ingest.repository import STATE_COLUMNS
 
 VN = dt.timezone(dt.timedelta(hours=7))
 FIRST_DAY = dt.datetime(2017, 1, 1, 7, 30, tzinfo=VN)  # 07:30 local, the office opens

@@ -123,13 +123,13 @@ def _free_port() -> int:
 
 
 def _start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    """The real app as `dossier-stats serve` runs it (app.server: h11 with bounded request heads,
+    """The real app as `dossier-stats serve` runs it (app.tools.server: h11 with bounded request heads,
     uvloop), one process, access log off."""
     env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "warning"}
     program = (
         "from app.config import Settings\n"
         "from app.main import create_app\n"
-        "from app.server import run_server\n"
+        "from app.tools.server import run_server\n"
         "settings = Settings()\n"
         f"run_server(create_app(settings), host='127.0.0.1', port={port}, settings=settings)\n"
     )

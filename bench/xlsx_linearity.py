@@ -4,7 +4,7 @@ report 06 form, built in this process from synthetic rows, no database.
     python -m bench.xlsx_linearity [--rows 2000 4000 8000] [--repeat 3]
 
 Prints seconds per build (best of `--repeat`) and seconds per 1,000 rows: a linear build keeps
-the last column flat as rows double. Works on any checkout that has `app.stats.exports`
+the last column flat as rows double. Works on any checkout that has `app.stats.formats.exports`
 (`xlsx_workbook`, `Sheet`, `Column`), so the same script measures the code before a change.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from app.stats.exports import Column, Sheet, xlsx_workbook
+from app.stats.formats.exports import Column, Sheet, xlsx_workbook
 
 
 def ratio_sheet(rows: int) -> Sheet:
@@ -59,7 +59,7 @@ def ratio_workbook(rows: int) -> bytes:
 def form06_builder() -> Callable[[int], bytes] | None:
     """The report 06 form's builder, where the checkout has one."""
     try:
-        from app.stats.form06 import COUNT_COLUMNS, Form06, build_form06
+        from app.stats.formats.form06 import COUNT_COLUMNS, Form06, build_form06
     except ImportError:
         return None
 

@@ -20,7 +20,7 @@ from app.config import Settings
 from app.db import create_sessionmaker, resolve_database_url
 from app.keys.service import create_key
 from app.main import create_app
-from tests import reference
+from tests.support import reference
 
 TEST_DATABASE = "dossier_stats_test"
 DATA_TABLES = ["dossier_events", "dossiers", "procedures", "api_keys", "units", "domains"]

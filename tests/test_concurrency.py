@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Dossier, DossierEvent
-from tests import reference
 from tests.conftest import event
-from tests.streams import event_stream
+from tests.support import reference
+from tests.support.streams import event_stream
 
 CLIENTS = 8
 

@@ -12,7 +12,7 @@ import psutil
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import MakeKey, bearer, event
-from tests.live import free_port, start_server, stop_server
+from tests.support.live import free_port, start_server, stop_server
 
 UNITS = 125
 MONTHS = 160  # 2003-01 … 2016-04: 125 units × 160 months = 20,000 rows by unit and month

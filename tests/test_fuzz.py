@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 from app.config import Settings
 from app.main import create_app
 from tests.conftest import MakeKey, bearer
-from tests.live import free_port, start_server, stop_server
+from tests.support.live import free_port, start_server, stop_server
 
 
 @pytest.fixture(scope="module")

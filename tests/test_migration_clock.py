@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 from app import migrate
 from app.stats import service as stats
-from tests import reference
 from tests.conftest import _recreate_database
-from tests.streams import DOMAINS, event_stream
-from tests.test_summaries import assert_summaries_equal_a_recount
+from tests.stats.test_summaries import assert_summaries_equal_a_recount
+from tests.support import reference
+from tests.support.streams import DOMAINS, event_stream
 
 UNITS = [
     ("01", None, "province"),

@@ -10,8 +10,8 @@ from fractions import Fraction
 import httpx
 import pytest
 
-from tests import reference
-from tests.streams import event_stream
+from tests.support import reference
+from tests.support.streams import event_stream
 
 SEEDS = [1, 2, 3]
 RANGES = [

@@ -37,50 +37,50 @@ TIMEOUT_SECONDS = 600
 # The test files (or node ids) that cover each rule module.
 GROUPS: dict[str, list[str]] = {
     "ratio": [
-        "tests/test_online_ratio.py",
-        "tests/test_period_edges.py",
-        "tests/test_summaries.py::test_split_range_covers_every_day_once",
-        "tests/test_reports.py",
+        "tests/stats/test_online_ratio.py",
+        "tests/stats/test_period_edges.py",
+        "tests/stats/test_summaries.py::test_split_range_covers_every_day_once",
+        "tests/stats/test_reports.py",
     ],
     "report06": [
-        "tests/test_reports.py",
-        "tests/test_period_edges.py",
-        "tests/test_clock.py",
+        "tests/stats/test_reports.py",
+        "tests/stats/test_period_edges.py",
+        "tests/ingest/test_clock.py",
     ],
     "clock": [
-        "tests/test_clock_rule.py",
-        "tests/test_clock.py",
-        "tests/test_period_edges.py",
+        "tests/ingest/test_clock_rule.py",
+        "tests/ingest/test_clock.py",
+        "tests/stats/test_period_edges.py",
     ],
     "ingest": [
-        "tests/test_ingest.py",
-        "tests/test_ingest_instants.py",
-        "tests/test_trust_boundaries.py",
-        "tests/test_ingest_limits.py",
+        "tests/ingest/test_ingest.py",
+        "tests/ingest/test_ingest_instants.py",
+        "tests/ingest/test_trust_boundaries.py",
+        "tests/ingest/test_ingest_limits.py",
     ],
     "national": [
-        "tests/test_compat.py",
-        "tests/test_compat_mapping.py",
-        "tests/test_national_senders.py",
+        "tests/ingest/national/test_national.py",
+        "tests/ingest/national/test_national_mapping.py",
+        "tests/ingest/national/test_national_senders.py",
     ],
     "auth": [
-        "tests/test_auth.py",
-        "tests/test_key_format.py",
-        "tests/test_trust_boundaries.py",
-        "tests/test_ingest.py::test_event_ids_are_per_source",
+        "tests/keys/test_auth.py",
+        "tests/keys/test_key_format.py",
+        "tests/ingest/test_trust_boundaries.py",
+        "tests/ingest/test_ingest.py::test_event_ids_are_per_source",
     ],
     "limits": [
-        "tests/test_limits_exact.py",
-        "tests/test_ingest_limits.py",
-        "tests/test_limits_values.py",
-        "tests/test_limits.py",
-        "tests/test_request_head.py",
+        "tests/core/test_limits_exact.py",
+        "tests/ingest/test_ingest_limits.py",
+        "tests/core/test_limits_values.py",
+        "tests/core/test_limits.py",
+        "tests/core/test_request_head.py",
     ],
     "exports": [
-        "tests/test_csv_quoting.py",
-        "tests/test_exports.py",
-        "tests/test_form06.py",
-        "tests/test_reports.py",
+        "tests/stats/test_csv_quoting.py",
+        "tests/stats/test_exports.py",
+        "tests/stats/test_form06.py",
+        "tests/stats/test_reports.py",
     ],
 }
 
@@ -103,12 +103,12 @@ def m(id: str, path: str, original: str, replacement: str, group: str) -> Mutant
 RATIO = "app/stats/repository.py"
 STATS = "app/stats/service.py"
 TRIGGERS = "migrations/versions/0006_handling_clock.py"
-CLOCK = "app/dossiers/clock.py"
-INGEST = "app/dossiers/service.py"
-NATIONAL = "app/compat/schemas.py"
-NATIONAL_SERVICE = "app/compat/service.py"
-LIMITS = "app/limits.py"
-EXPORTS = "app/stats/exports.py"
+CLOCK = "app/ingest/clock.py"
+INGEST = "app/ingest/service.py"
+NATIONAL = "app/ingest/national/schemas.py"
+NATIONAL_SERVICE = "app/ingest/national/service.py"
+LIMITS = "app/core/middleware/limits.py"
+EXPORTS = "app/stats/formats/exports.py"
 
 MUTANTS: list[Mutant] = [
     # --- online ratio: the range split, the summary read, targets -----------------------------

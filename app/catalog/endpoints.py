@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from app.catalog import service
 from app.catalog.schemas import DomainIn, DomainOut, ProcedureIn, ProcedureOut, UnitIn, UnitOut
+from app.core.openapi import AUTH_ERRORS, CONFLICT
+from app.core.problems import validation_failed
+from app.core.validation import Code
 from app.db import SessionDep
-from app.errors import validation_failed
 from app.keys.dependencies import AdminKey, ReadKey
-from app.responses import AUTH_ERRORS, CONFLICT
-from app.validation import Code
 
 
 def _single_valued_query(request: Request) -> None:

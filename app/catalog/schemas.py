@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema
 
-from app.validation import Code, LevelInput, Name, StrictInput
+from app.core.validation import Code, LevelInput, Name, StrictInput
 from app.vocabulary import UnitLevel
 
 

@@ -15,9 +15,9 @@ from app.catalog.schemas import (
     UnitIn,
     UnitOut,
 )
-from app.dossiers import repository as dossiers
-from app.dossiers import service as ingest
-from app.errors import Conflict, field_error, validation_failed
+from app.core.problems import Conflict, field_error, validation_failed
+from app.ingest import repository as dossiers
+from app.ingest import service as ingest
 from app.models import Domain, Procedure, Unit
 
 

@@ -18,14 +18,15 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.problems import ValidationFailed, field_error, validation_failed
+from app.core.workers import WorkerPool
 from app.dossiers import repository
 from app.dossiers.figures import DOSSIERS, FIGURES, Figure, Window
 from app.dossiers.schemas import DossierList, DossierOut
 from app.dossiers.service import dossier_out
-from app.errors import ValidationFailed, field_error, validation_failed
 from app.localtime import REPORT_TIMEZONE, REPORT_TIMEZONE_NAME
 from app.stats import repository as stats_repository
-from app.stats.exports import (
+from app.stats.formats.exports import (
     UTF8_BOM,
     Column,
     Sheet,
@@ -36,7 +37,6 @@ from app.stats.exports import (
 )
 from app.stats.repository import Filters
 from app.stats.service import check_known, check_range
-from app.workers import WorkerPool
 
 # Beyond this many dossiers a workbook is refused (422, asking for CSV): a sheet of more rows is
 # slow to build and to open, and Excel's own limit is near (1,048,576 rows).

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.core.problems import Forbidden, NotAuthenticated
 from app.db import SessionDep
-from app.errors import Forbidden, NotAuthenticated
 from app.keys.service import Principal, authenticate
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`.")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import NotFound, ValidationFailed
+from app.core.problems import NotFound, ValidationFailed
 from app.keys import repository
 from app.models import ApiKey, Unit
 

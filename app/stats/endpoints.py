@@ -9,12 +9,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
+from app.core.openapi import AUTH_ERRORS, NOT_FOUND
+from app.core.validation import DATE_RANGE_TEXT, Code, Name, ReportDate
+from app.core.workers import Workers
 from app.db import SessionDep
 from app.keys.dependencies import AdminKey, ReadKey
-from app.responses import AUTH_ERRORS, NOT_FOUND
 from app.stats import service
 from app.stats.caching import conditional_response
-from app.stats.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, download_name, period_label
+from app.stats.formats.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, download_name, period_label
 from app.stats.schemas import (
     Basis,
     CoverageReport,
@@ -30,8 +32,6 @@ from app.stats.schemas import (
     ScoringOut,
     TableFormat,
 )
-from app.validation import DATE_RANGE_TEXT, Code, Name, ReportDate
-from app.workers import Workers
 
 router = APIRouter(prefix="/v1/stats", tags=["statistics"], responses=AUTH_ERRORS)
 scoring_router = APIRouter(prefix="/v1/indicators", tags=["statistics"], responses=AUTH_ERRORS)

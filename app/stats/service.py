@@ -11,11 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import repository as catalog
 from app.config import get_settings
-from app.errors import NotFound, ValidationFailed, field_error, validation_failed
+from app.core.problems import NotFound, ValidationFailed, field_error, validation_failed
+from app.core.workers import WorkerPool
 from app.localtime import REPORT_TIMEZONE_NAME
 from app.stats import repository, scorecard
-from app.stats.exports import PERCENT, Column, Sheet, csv_table, xlsx_workbook
-from app.stats.form06 import Form06, build_form06
+from app.stats.formats.exports import PERCENT, Column, Sheet, csv_table, xlsx_workbook
+from app.stats.formats.form06 import Form06, build_form06
 from app.stats.repository import REPORT06_COLUMNS
 from app.stats.schemas import (
     CoverageCounts,
@@ -42,7 +43,6 @@ from app.stats.schemas import (
     UnitRatioRow,
 )
 from app.vocabulary import UNIT_LEVELS
-from app.workers import WorkerPool
 
 DEFAULT_ONLINE_TARGET = Decimal("0.20")
 

@@ -1,7 +1,7 @@
 """the handling clock: end date, paused days and effective due date on each dossier
 
 Contract v2, section 4. Each dossier gets `ended_on`, `paused_days` and `effective_due_on`,
-derived from all its logged snapshots (stale ones included) by `app.dossiers.clock`, and the
+derived from all its logged snapshots (stale ones included) by `app.ingest.clock`, and the
 summary triggers of 0004 count by them instead of `finished_on` and `due_on`: a dossier ends in
 any ending status (withdrawn and stopped too, with or without a date), a withdrawn one counts as
 on time, and a waiting dossier has no effective due date, so it is never overdue.
@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from app.dossiers.clock import CurrentDates, Snapshot, handling_clock
+from app.ingest.clock import CurrentDates, Snapshot, handling_clock
 
 revision: str = "0006"
 down_revision: str | None = "0005"
