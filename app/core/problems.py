@@ -46,10 +46,15 @@ PROBLEM_TYPES: dict[int, tuple[str, str]] = {
 
 
 class AppError(Exception):
-    """Base of the errors the service answers on purpose."""
+    """Base of the errors the service answers on purpose; a subclass names its `status`, and
+    its type (slug) and title are that status's own (`PROBLEM_TYPES`)."""
 
     status = 400
     slug, title = PROBLEM_TYPES[status]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.slug, cls.title = PROBLEM_TYPES[cls.status]
 
     def __init__(
         self,
@@ -70,14 +75,12 @@ class ValidationFailed(AppError):
     """Input that is well-formed but breaks a rule; carries per-field errors."""
 
     status = 422
-    slug, title = PROBLEM_TYPES[status]
 
 
 class NotAuthenticated(AppError):
     """No key, or a key the service does not know."""
 
     status = 401
-    slug, title = PROBLEM_TYPES[status]
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
@@ -87,35 +90,30 @@ class Forbidden(AppError):
     """A known key without the scope the endpoint needs."""
 
     status = 403
-    slug, title = PROBLEM_TYPES[status]
 
 
 class NotFound(AppError):
     """The named resource does not exist."""
 
     status = 404
-    slug, title = PROBLEM_TYPES[status]
 
 
 class Conflict(AppError):
     """The request contradicts stored data."""
 
     status = 409
-    slug, title = PROBLEM_TYPES[status]
 
 
 class PayloadTooLarge(AppError):
     """The body, or the number of events in it, is over the limit."""
 
     status = 413
-    slug, title = PROBLEM_TYPES[status]
 
 
 class ServiceUnavailable(AppError):
     """The database cannot be reached; the client should retry."""
 
     status = 503
-    slug, title = PROBLEM_TYPES[status]
 
 
 def field_error(loc: list[str | int], msg: str, code: str) -> dict[str, Any]:
