@@ -68,6 +68,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
     p.add_argument("--drop", action="store_true", help="drop the bench database at the end")
     p.add_argument("--drop-only", action="store_true", help="only drop the bench database")
+    p.add_argument(
+        "--stats-only",
+        action="store_true",
+        help="only the statistics questions, on the database a previous run kept",
+    )
     return p.parse_args(argv)
 
 
@@ -395,6 +400,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await _drop(admin_dsn)
         console.print(f"dropped {BENCH_DATABASE}")
         return {}
+    if args.stats_only:
+        return await _stats_only(args, url, dsn)
     ingest_events = args.ingest_events or min(args.dossiers, 200_000)
     args.out.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
@@ -525,6 +532,48 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await _drop(admin_dsn)
         results["database_dropped"] = True
     return results
+
+
+async def _stats_only(args: argparse.Namespace, url: str, dsn: str) -> dict[str, Any]:
+    """The statistics questions again, on the kept database (after a change to a query), with a
+    server of the current code; the JSON says which database size it measured."""
+    engine = create_engine(url, Settings(database_url=url))
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            _, read_key = await create_key(session, name="bench-read", scopes=["read"])
+    finally:
+        await engine.dispose()
+    await asyncio.to_thread(migrate.upgrade, url)
+    args.out.mkdir(parents=True, exist_ok=True)
+    machine = await _machine(dsn)
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetchval("SELECT count(*) FROM dossiers")
+    finally:
+        await conn.close()
+    console.rule(f"dossier-stats bench, statistics only: {rows:,} dossiers")
+    port = _free_port()
+    log = args.out / f"server-{args.dossiers}-stats.log"
+    server = _start_server(url, port, log)
+    try:
+        await _wait_ready(f"http://127.0.0.1:{port}", server, log)
+        stats = await _stats(f"http://127.0.0.1:{port}", read_key, dsn, args.reps, args.warmups)
+    finally:
+        _stop_server(server)
+    machine["load_average_at_end"] = [round(x, 2) for x in psutil.getloadavg()]
+    results = {"dossiers": rows, "stats_only": True, "machine": machine, "statistics": stats}
+    path = args.out / f"bench-{args.dossiers}-stats.json"
+    path.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    for st in stats.values():
+        api, plain = st["api"], st["plain_sql"]
+        mark = "ok" if api["p95_ms"] <= st["target_p95_ms"] else "MISSED"
+        console.print(
+            f"{st['label']}: API p50/p95 {api['p50_ms']:.1f}/{api['p95_ms']:.1f} ms, "
+            f"plain {plain['p50_ms']:.1f}/{plain['p95_ms']:.1f} ms, "
+            f"target p95 ≤ {st['target_p95_ms']:g} ms {mark}; same counts {st['same_counts']}"
+        )
+    console.print(f"JSON: {path}")
+    return {}
 
 
 def _mark(ok: bool | None) -> str:

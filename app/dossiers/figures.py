@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Date, Table, and_, case, func, literal, null, or_, true
 
 from app.models import Dossier
+from app.stats.scorecard import BY_CODE, COUNTS, UNRECEIVED, Terms, counts_from_summaries
 from app.vocabulary import ENDING_STATUSES, STATUSES_WITHOUT_RECEIPT
 
 DOSSIERS: Table = Dossier.__table__  # type: ignore[assignment]
@@ -332,24 +333,44 @@ def _on_time_left_out(d: Table, w: Window) -> ColumnElement[bool]:
     )
 
 
+def _from_scorecard(terms: Terms) -> FromSummaries:
+    """An indicator side's value as the scorecard defines it (`app.stats.scorecard`), from the
+    summary totals; its one count the summaries do not keep is taken off over `dossiers`."""
+    if UNRECEIVED in terms.plus:
+        raise ValueError(f"{UNRECEIVED} is only ever taken off")
+    keys = {key for name in terms.names if name != UNRECEIVED for key in COUNTS[name].names}
+
+    def value(totals: Mapping[str, int], _: Window) -> int:
+        return terms.value(counts_from_summaries(totals))
+
+    return FromSummaries(
+        tuple(sorted({key.split(".")[0] for key in keys})),
+        value,
+        minus=_on_time_left_out if UNRECEIVED in terms.minus else None,
+    )
+
+
 def _indicator(
-    indicator: str,
+    code: str,
     label: str,
-    numerator: tuple[str, Condition, FromSummaries],
-    denominator: tuple[str, Condition, FromSummaries],
+    numerator: tuple[str, Condition],
+    denominator: tuple[str, Condition],
 ) -> None:
-    for side, (description, condition, summaries) in (
-        ("numerator", numerator),
-        ("denominator", denominator),
+    """Register the two sides of an indicator: which dossiers each counts (here), and its value
+    from the summaries (the scorecard's own definition)."""
+    indicator = BY_CODE[code]
+    for side, (description, condition), terms in (
+        ("numerator", numerator, indicator.numerator),
+        ("denominator", denominator, indicator.denominator),
     ):
         side_label = "tử số" if side == "numerator" else "mẫu số"
         register(
             Figure(
-                f"{indicator}.{side}",
+                f"{code}.{side}",
                 f"Hồ sơ {label} ({side_label})",
-                f"Indicator `{indicator}`, {side}: {description}",
+                f"Indicator `{code}`, {side}: {description}",
                 condition,
-                summaries,
+                _from_scorecard(terms),
             )
         )
 
@@ -379,28 +400,14 @@ _indicator(
         lambda d, w: and_(
             _received_total(d, w), or_(_finished_in_time(d, w), _pending_on_time(d, w))
         ),
-        FromSummaries(
-            ("finished", "pending"),
-            lambda t, _: (
-                t["finished.early"]
-                + t["finished.on_time"]
-                + t["pending.open"]
-                - t["pending.overdue"]
-            ),
-            minus=_on_time_left_out,
-        ),
     ),
-    ("report 06 `received_total`.", _received_total, summed("carried.open", "received.total")),
+    ("report 06 `received_total`.", _received_total),
 )
 _indicator(
     "online_filing",
     "nộp trực tuyến",
-    (
-        "received, channel online.",
-        _received_and(lambda d: d.c.channel == "online"),
-        summed("received.online"),
-    ),
-    ("received.", received_in, summed("received.total")),
+    ("received, channel online.", _received_and(lambda d: d.c.channel == "online")),
+    ("received.", received_in),
 )
 _indicator(
     "full_online",
@@ -412,12 +419,10 @@ _indicator(
                 d.c.full_online_eligible, d.c.channel == "online", d.c.service_level == 4
             )
         ),
-        summed("received.eligible_full_online"),
     ),
     (
         "received, procedure eligible.",
         _received_and(lambda d: d.c.full_online_eligible.is_(True)),
-        summed("received.eligible"),
     ),
 )
 _indicator(
@@ -428,9 +433,8 @@ _indicator(
         _received_and(
             lambda d: and_(_with_fee(d), d.c.paid_online.in_(("national_portal", "local_gateway")))
         ),
-        summed("received.with_fee_paid_online"),
     ),
-    ("received with fees.", _received_and(_with_fee), summed("received.with_fee")),
+    ("received with fees.", _received_and(_with_fee)),
 )
 _indicator(
     "e_result",
@@ -438,23 +442,14 @@ _indicator(
     (
         "ended in the period as finished or returned, result issued electronically.",
         _ended_and(lambda d: and_(_results(d), d.c.e_result)),
-        summed("finished.e_results"),
     ),
-    (
-        "ended in the period as finished or returned.",
-        _ended_and(_results),
-        summed("finished.results"),
-    ),
+    ("ended in the period as finished or returned.", _ended_and(_results)),
 )
 _indicator(
     "digitized",
     "được số hóa",
-    (
-        "received, digitised.",
-        _received_and(lambda d: d.c.digitized.is_(True)),
-        summed("received.digitized"),
-    ),
-    ("received.", received_in, summed("received.total")),
+    ("received, digitised.", _received_and(lambda d: d.c.digitized.is_(True))),
+    ("received.", received_in),
 )
 _indicator(
     "reused_data",
@@ -462,9 +457,8 @@ _indicator(
     (
         "received, reusing data of the national warehouse.",
         _received_and(lambda d: d.c.reused_data.is_(True)),
-        summed("received.reused_data"),
     ),
-    ("received.", received_in, summed("received.total")),
+    ("received.", received_in),
 )
 _indicator(
     "online_on_time",
@@ -472,11 +466,6 @@ _indicator(
     (
         "ended in the period, channel online, early or on time.",
         _ended_and(lambda d: and_(d.c.channel == "online", in_time(d))),
-        summed("finished.online_ended_in_time"),
     ),
-    (
-        "ended in the period, channel online.",
-        _ended_and(lambda d: d.c.channel == "online"),
-        summed("finished.online_ended"),
-    ),
+    ("ended in the period, channel online.", _ended_and(lambda d: d.c.channel == "online")),
 )

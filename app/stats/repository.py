@@ -34,8 +34,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import (
     FINISHED_COUNTERS,
     RECEIVED_COUNTERS,
-    SCORECARD_FINISHED_COUNTERS,
-    SCORECARD_RECEIVED_COUNTERS,
     Domain,
     Dossier,
     Indicator,
@@ -48,6 +46,7 @@ from app.models import (
     stats_received_daily,
     stats_received_monthly,
 )
+from app.stats.scorecard import COUNT_NAMES, COUNTS, UNRECEIVED, Terms, summary_part
 from app.vocabulary import ENDING_STATUSES
 
 
@@ -406,32 +405,6 @@ async def report06_counts(
     ]
 
 
-# What the scorecard indicators are computed from (app.stats.scorecard), per group.
-INDICATOR_COUNTS = (
-    # received in the period
-    "received",
-    "received_online",
-    "eligible",
-    "eligible_full_online",
-    "with_fee",
-    "with_fee_paid_online",
-    "digitized",
-    "reused_data",
-    # ended in the period
-    "ended_early",
-    "ended_on_time",
-    "results",
-    "e_results",
-    "online_ended",
-    "online_ended_in_time",
-    # open at the end of the day before `from`, and at the end of `to`
-    "carried_over",
-    "pending_on_time",
-    # ended early or on time within the period, but received after it (or never)
-    "ended_in_time_unreceived",
-)
-
-
 def _ended_in_time_unreceived(date_from: dt.date, date_to: dt.date, filters: Filters) -> Subquery:
     """Dossiers ended early or on time within [from, to] but not received on or before `to`:
     report 06 counts them as finished, yet they are not among its received or carried over.
@@ -456,6 +429,29 @@ def _ended_in_time_unreceived(date_from: dt.date, date_to: dt.date, filters: Fil
     return filters.apply(stmt, d).subquery("unreceived")
 
 
+def _part_rows(
+    part: str, date_from: dt.date, date_to: dt.date, filters: Filters, counters: Collection[str]
+) -> Subquery:
+    """The summary rows of one part of `SUMMARY_COUNTERS` for the period: received or finished
+    within it, or the open-interval ends up to the day before `from` (carried) or `to` (pending)."""
+    if part == "received":
+        return _received(date_from, date_to, filters, *sorted(counters))
+    if part == "finished":
+        return _finished(date_from, date_to, filters, *sorted(counters))
+    day = date_from - dt.timedelta(days=1) if part == "carried" else date_to
+    return _interval_ends_until(day, filters)
+
+
+def _terms_column(terms: Terms, rows: Subquery) -> ColumnElement[Any]:
+    """A count's terms as an expression over one part's summary rows."""
+    column: ColumnElement[Any] = literal(0, BigInteger)
+    for key in terms.plus:
+        column = column + rows.c[key.split(".")[1]]
+    for key in terms.minus:
+        column = column - rows.c[key.split(".")[1]]
+    return column
+
+
 async def indicator_counts(
     session: AsyncSession,
     *,
@@ -469,41 +465,32 @@ async def indicator_counts(
     group with code None for group_by=none), in one statement; groups with no summary row are
     absent."""
     filters = Filters(unit, domain)
-    received = _received(
-        date_from, date_to, filters, "total", "online", *SCORECARD_RECEIVED_COUNTERS
-    )
-    finished = _finished(
-        date_from, date_to, filters, "early", "on_time", *SCORECARD_FINISHED_COUNTERS
-    )
-    carried = _interval_ends_until(date_from - dt.timedelta(days=1), filters)
-    pending = _interval_ends_until(date_to, filters)
+    # Each summary part once, with the counters the counts read from it.
+    wanted: dict[str, set[str]] = {}
+    for terms in COUNTS.values():
+        for key in terms.names:
+            part, counter = key.split(".")
+            wanted.setdefault(part, set()).add(counter)
+    read = {
+        part: _part_rows(part, date_from, date_to, filters, counters)
+        for part, counters in wanted.items()
+    }
+    given: list[tuple[Subquery, dict[str, ColumnElement[Any]]]] = []
+    for part, rows in read.items():
+        given.append(
+            (
+                rows,
+                {
+                    name: _terms_column(terms, rows)
+                    for name, terms in COUNTS.items()
+                    if summary_part(name) == part
+                },
+            )
+        )
     unreceived = _ended_in_time_unreceived(date_from, date_to, filters)
-    parts = _counted_parts(
-        group_by,
-        INDICATOR_COUNTS,
-        [
-            (
-                received,
-                {
-                    "received": received.c.total,
-                    "received_online": received.c.online,
-                    **{name: received.c[name] for name in SCORECARD_RECEIVED_COUNTERS},
-                },
-            ),
-            (
-                finished,
-                {
-                    "ended_early": finished.c.early,
-                    "ended_on_time": finished.c.on_time,
-                    **{name: finished.c[name] for name in SCORECARD_FINISHED_COUNTERS},
-                },
-            ),
-            (carried, {"carried_over": carried.c.open}),
-            (pending, {"pending_on_time": pending.c.open - pending.c.overdue}),
-            (unreceived, {"ended_in_time_unreceived": unreceived.c.n}),
-        ],
-    )
-    sums = [func.sum(parts.c[name]).label(name) for name in INDICATOR_COUNTS]
+    given.append((unreceived, {UNRECEIVED: unreceived.c.n}))
+    parts = _counted_parts(group_by, COUNT_NAMES, given)
+    sums = [func.sum(parts.c[name]).label(name) for name in COUNT_NAMES]
     named = {"domain": Domain.__table__, "unit": Unit.__table__}.get(group_by)
     if named is None:
         stmt = select(parts.c.code.label("group_code"), literal(None).label("group_name"), *sums)
@@ -516,7 +503,7 @@ async def indicator_counts(
         {
             "group_code": row.group_code,
             "group_name": row.group_name,
-            **{name: int(row[name]) for name in INDICATOR_COUNTS},
+            **{name: int(row[name]) for name in COUNT_NAMES},
         }
         for row in (await session.execute(stmt)).mappings()
     ]
@@ -566,15 +553,7 @@ async def figure_totals(
     sums: list[Subquery] = []
     for part in sorted(parts):
         counters = SUMMARY_COUNTERS[part]
-        if part in ("received", "finished"):
-            daily, monthly = {
-                "received": (stats_received_daily, stats_received_monthly),
-                "finished": (stats_finished_daily, stats_finished_monthly),
-            }[part]
-            rows = _summary_rows(daily, monthly, counters, date_from, date_to, filters)
-        else:
-            day = date_from - dt.timedelta(days=1) if part == "carried" else date_to
-            rows = _interval_ends_until(day, filters)
+        rows = _part_rows(part, date_from, date_to, filters, counters)
         labelled = (total(rows.c[name]).label(f"{part}.{name}") for name in counters)
         sums.append(select(*labelled).subquery(f"{part}_sums"))
     if not sums:

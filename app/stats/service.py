@@ -469,7 +469,7 @@ async def indicators(
             fields = {code_field: c["group_code"], name_field: c["group_name"]}
         rows += [row_model(**fields, **_value(s)) for s in group]
         groups.append(total_model(**fields, total_points=float(scorecard.total_points(group))))
-    overall_counts = {name: sum(c[name] for c in counts) for name in repository.INDICATOR_COUNTS}
+    overall_counts = {name: sum(c[name] for c in counts) for name in scorecard.COUNT_NAMES}
     overall = scorecard.scores(overall_counts, table)
     return IndicatorsReport(
         from_=date_from,
