@@ -226,6 +226,8 @@ class Dossier(Base):
         # The lists of dossiers behind a figure (migration 0010): reports read the summary
         # tables, but a list of a month's or a commune's dossiers starts from their dates.
         Index("ix_dossiers_received_on", "received_on"),
+        # A unit's dossiers in code order (migration 0012): a list limited to units reads them.
+        Index("ix_dossiers_unit_code", "unit_code", "code"),
         Index("ix_dossiers_ended_on", "ended_on"),
         Index(
             "ix_dossiers_open_interval",
@@ -307,6 +309,8 @@ stats_finished_monthly = _summary_table("stats_finished_monthly", "month", FINIS
 OPEN_COUNTERS = ("open", "overdue")
 stats_open_daily = _summary_table("stats_open_daily", "day", OPEN_COUNTERS)
 stats_open_monthly = _summary_table("stats_open_monthly", "month", OPEN_COUNTERS)
+# The same ends by year (migration 0011): a sum up to a day reads years, then months, then days.
+stats_open_yearly = _summary_table("stats_open_yearly", "year", OPEN_COUNTERS)
 
 
 class Indicator(Base):

@@ -25,6 +25,7 @@ from app.dossiers.figures import DOSSIERS, FIGURES, Figure, Window
 from app.dossiers.schemas import DossierList, DossierOut
 from app.dossiers.service import dossier_out
 from app.localtime import REPORT_TIMEZONE, REPORT_TIMEZONE_NAME
+from app.models import Dossier
 from app.stats import repository as stats_repository
 from app.stats.formats.exports import (
     UTF8_BOM,
@@ -57,16 +58,21 @@ class FigureQuery:
     unit_exact: str | None
     unit_level: str | None
 
-    def filters(self) -> Filters:
+    def filters(self, subtree: Sequence[str] | None = None) -> Filters:
         return Filters(
-            self.unit, self.domain, unit_exact=self.unit_exact, unit_level=self.unit_level
+            self.unit,
+            self.domain,
+            unit_exact=self.unit_exact,
+            unit_level=self.unit_level,
+            subtree=subtree,
         )
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        """The figure's condition and the filters, on `dossiers`."""
+    def conditions(self, subtree: Sequence[str] | None = None) -> list[ColumnElement[bool]]:
+        """The figure's condition and the filters, on `dossiers` (with the unit filter's
+        subtree as a list of codes, when `subtree` gives it: see `page_units`)."""
         return [
             self.figure.condition(DOSSIERS, self.window),
-            *self.filters().conditions(DOSSIERS),
+            *self.filters(subtree).conditions(DOSSIERS),
         ]
 
 
@@ -154,13 +160,23 @@ async def figure_value(session: AsyncSession, query: FigureQuery) -> int:
     return value
 
 
+async def page_conditions(session: AsyncSession, query: FigureQuery) -> list[ColumnElement[bool]]:
+    """The figure's conditions for reading its dossiers, the unit filter's subtree read first as
+    a list of codes: the planner then knows how many dossiers those units hold, and reads a
+    commune's dossiers from its own (index `ix_dossiers_unit_code`, migration 0012) instead of
+    walking every code of the city."""
+    subtree = None if query.unit is None else await repository.subtree_units(session, query.unit)
+    return query.conditions(subtree)
+
+
 async def figure_dossiers(
     session: AsyncSession, query: FigureQuery, *, cursor: str | None, limit: int
 ) -> DossierList:
     """One page of the figure's dossiers in code byte order, its `count`, the next cursor."""
     after = decode_cursor(cursor) if cursor is not None else None
     count = await figure_value(session, query)
-    rows = await repository.figure_page(session, query.conditions(), after=after, limit=limit + 1)
+    conditions = await page_conditions(session, query)
+    rows = await repository.figure_page(session, conditions, after=after, limit=limit + 1)
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1].code) if len(rows) > limit else None
     return DossierList(
@@ -201,19 +217,25 @@ async def csv_chunks(
     the time the body streams, and every chunk sees the same dossiers. Keyset chunks keep
     memory flat and each statement short, whatever the number of rows."""
     yield UTF8_BOM + csv_lines(CSV_COLUMNS, [], header=True)
-    conditions = query.conditions()
     async with sessionmaker() as session:
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        after: str | None = None
-        while True:
-            rows = await repository.figure_page(session, conditions, after=after, limit=CHUNK_ROWS)
-            if not rows:
-                break
+        async for rows in _chunks(session, query):
             dumped = [dossier_out(d).model_dump(mode="json") for d in rows]
             yield csv_lines(CSV_COLUMNS, dumped, header=False)
-            if len(rows) < CHUNK_ROWS:
-                break
-            after = rows[-1].code
+
+
+async def _chunks(session: AsyncSession, query: FigureQuery) -> AsyncIterator[list[Dossier]]:
+    """Every dossier of the figure, `CHUNK_ROWS` at a time (keyset chunks: memory stays flat
+    and each statement short, whatever the number of rows)."""
+    conditions = await page_conditions(session, query)
+    after: str | None = None
+    while True:
+        rows = await repository.figure_page(session, conditions, after=after, limit=CHUNK_ROWS)
+        if rows:
+            yield rows
+        if len(rows) < CHUNK_ROWS:
+            return
+        after = rows[-1].code
 
 
 def _local(moment: dt.datetime | None) -> dt.datetime | None:
@@ -293,17 +315,9 @@ async def figure_xlsx(
             " ask for format=csv, which has no row limit",
             "too_many_rows",
         )
-    conditions = query.conditions()
     rows: list[dict[str, Any]] = []
-    after: str | None = None
-    while True:
-        chunk: Sequence[Any] = await repository.figure_page(
-            session, conditions, after=after, limit=CHUNK_ROWS
-        )
+    async for chunk in _chunks(session, query):
         rows.extend(_xlsx_row(n, d) for n, d in enumerate(chunk, start=len(rows) + 1))
-        if len(chunk) < CHUNK_ROWS:
-            break
-        after = chunk[-1].code
     window = query.window
     level = f" — Cấp: {_LEVEL_NAMES[query.unit_level]}" if query.unit_level else ""
     subtitle = [

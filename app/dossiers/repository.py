@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Dossier
+from app.stats.repository import unit_subtree_select
 
 
 async def get_dossier(session: AsyncSession, code: str) -> Dossier | None:
@@ -20,6 +21,11 @@ async def get_dossier(session: AsyncSession, code: str) -> Dossier | None:
 # Keyset order: the code's bytes (COLLATE "C"), whatever the database's collation; migration
 # 0010 indexes exactly this expression, so a page is an index range scan.
 CODE_ORDER = Dossier.__table__.c.code.collate("C")
+
+
+async def subtree_units(session: AsyncSession, root: str) -> list[str]:
+    """`root` and every unit below it."""
+    return list((await session.scalars(unit_subtree_select(root))).all())
 
 
 async def figure_page(

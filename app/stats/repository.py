@@ -8,7 +8,7 @@ with the number of dossiers, only with the months of history and the number of g
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
@@ -43,6 +43,7 @@ from app.models import (
     stats_finished_monthly,
     stats_open_daily,
     stats_open_monthly,
+    stats_open_yearly,
     stats_received_daily,
     stats_received_monthly,
 )
@@ -75,12 +76,16 @@ class Filters:
         *,
         unit_exact: str | None = None,
         unit_level: str | None = None,
+        subtree: Sequence[str] | None = None,
     ) -> None:
+        """`subtree`, when the caller has read it, is the unit filter's subtree as codes."""
         self.unit = unit
         self.domain = domain
         self.unit_exact = unit_exact
         self.unit_level = unit_level
-        self.subtree = unit_subtree_select(unit) if unit is not None else None
+        self.subtree: Select[Any] | list[str] | None = None
+        if unit is not None:
+            self.subtree = list(subtree) if subtree is not None else unit_subtree_select(unit)
 
     def conditions(self, table: Table) -> list[ColumnElement[bool]]:
         """The filters as conditions on a table with `unit_code` and `domain_code`."""
@@ -293,17 +298,29 @@ def _counted_parts(
     parts: list[tuple[Subquery, dict[str, ColumnElement[Any]]]],
 ) -> Subquery:
     """The rows of several summaries as one union: the group's code (the domain, the unit, or
-    none), the handling unit, and every counter in `names` (0 where a part has none of it)."""
+    none), the handling unit, and every counter in `names` (0 where a part has none of it).
+    Each part is summed per (group, unit) before the union, so the union carries a few rows
+    per part, not every summary row with a zero for each other part's counters."""
     zero = literal(0, BigInteger)
     selects = []
     for rows, given in parts:
         code = {"domain": rows.c.domain_code, "unit": rows.c.unit_code}.get(group_by)
+        keys = (
+            [rows.c.unit_code]
+            if code is None or code is rows.c.unit_code
+            else [code, rows.c.unit_code]
+        )
         selects.append(
             select(
                 (code if code is not None else literal(None, String)).label("code"),
                 rows.c.unit_code.label("unit_code"),
-                *(given.get(name, zero).label(name) for name in names),
-            )
+                *(
+                    func.sum(given[name]).cast(BigInteger).label(name)
+                    if name in given
+                    else zero.label(name)
+                    for name in names
+                ),
+            ).group_by(*keys)
         )
     return union_all(*selects).subquery("parts")
 
@@ -510,18 +527,25 @@ async def indicator_counts(
 
 
 def _interval_ends_until(day: dt.date, filters: Filters) -> Subquery:
-    """The open-interval ends of handled dossiers up to the end of `day` (whole months from the
-    monthly table, then days): summed per group, the dossiers open, and open and overdue, then."""
-    month_start = day.replace(day=1)
+    """The open-interval ends of handled dossiers up to the end of `day`: whole years from the
+    yearly table, then the whole months of the last year, then the days of the last month (none
+    of those when `day` closes a month or a year). Summed per group: the dossiers open, and open
+    and overdue, then."""
+    after = day + dt.timedelta(days=1)
+    years_before = dt.date(after.year, 1, 1)
+    months_before = after.replace(day=1)
 
     def part(table: Table, condition: ColumnElement[bool]) -> Select[Any]:
         stmt = select(table.c.domain_code, table.c.unit_code, table.c.open, table.c.overdue)
         return filters.apply(stmt.where(condition), table)
 
-    return union_all(
-        part(stats_open_monthly, stats_open_monthly.c.month < month_start),
-        part(stats_open_daily, stats_open_daily.c.day.between(month_start, day)),
-    ).subquery()
+    parts = [part(stats_open_yearly, stats_open_yearly.c.year < years_before)]
+    if years_before < months_before:
+        months = stats_open_monthly.c.month
+        parts.append(part(stats_open_monthly, and_(months >= years_before, months < months_before)))
+    if months_before <= day:
+        parts.append(part(stats_open_daily, stats_open_daily.c.day.between(months_before, day)))
+    return union_all(*parts).subquery()
 
 
 # The counters of the summaries, by name (migrations 0004, 0006, 0009).

@@ -162,8 +162,10 @@ def _deltas(source: str) -> list[str]:
     ]
 
 
-def _trigger_function(operation: str) -> str:
-    body = "".join(_deltas(SOURCES[operation]))
+def trigger_function(operation: str, deltas: list[str]) -> str:
+    """The statement-level trigger function of `operation` that applies `deltas` (later
+    migrations pass their own summaries)."""
+    body = "".join(deltas)
     return f"""
         CREATE FUNCTION dossiers_stats_{operation}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
@@ -177,6 +179,10 @@ def _trigger_function(operation: str) -> str:
         END;
         $$;
     """
+
+
+def _trigger_function(operation: str) -> str:
+    return trigger_function(operation, _deltas(SOURCES[operation]))
 
 
 def _drop_triggers() -> None:

@@ -97,20 +97,8 @@ def _deltas(source: str) -> list[str]:
 
 
 def _trigger_function(operation: str) -> str:
-    body = "".join(_deltas(_0006.SOURCES[operation]))
-    return f"""
-        CREATE FUNCTION dossiers_stats_{operation}() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            -- INSERT … ON CONFLICT fires both the insert and the update trigger, often with
-            -- nothing for one of them.
-            IF {_0006.EMPTY_CHECKS[operation]} THEN
-                RETURN NULL;
-            END IF;
-            {body}
-            RETURN NULL;
-        END;
-        $$;
-    """
+    function: str = _0006.trigger_function(operation, _deltas(_0006.SOURCES[operation]))
+    return function
 
 
 # The scoring table of contract section 12, in its order.

@@ -74,7 +74,34 @@ OPEN_FROM_MONTHLY_AND_DAILY_ENDS = """
     ) AS ends
     GROUP BY 1, 2 HAVING sum(open) <> 0 OR sum(overdue) <> 0
 """
-OPEN_DAYS = ["2016-12-31", "2017-03-31", "2017-04-01", "2017-06-30", "2017-12-31"]
+OPEN_FROM_YEARLY_MONTHLY_AND_DAILY_ENDS = """
+    SELECT domain_code, unit_code, sum(open) AS open, sum(overdue) AS overdue
+    FROM (
+        SELECT domain_code, unit_code, open, overdue FROM stats_open_yearly
+        WHERE year < date_trunc('year', CAST(:day AS date))::date
+        UNION ALL
+        SELECT domain_code, unit_code, open, overdue FROM stats_open_monthly
+        WHERE month >= date_trunc('year', CAST(:day AS date))::date
+          AND month < date_trunc('month', CAST(:day AS date))::date
+        UNION ALL
+        SELECT domain_code, unit_code, open, overdue FROM stats_open_daily
+        WHERE day BETWEEN date_trunc('month', CAST(:day AS date))::date AND CAST(:day AS date)
+    ) AS ends
+    GROUP BY 1, 2 HAVING sum(open) <> 0 OR sum(overdue) <> 0
+"""
+YEARLY_FROM_MONTHLY = """
+    SELECT date_trunc('year', month)::date, domain_code, unit_code, sum(open), sum(overdue)
+    FROM stats_open_monthly GROUP BY 1, 2, 3 HAVING sum(open) <> 0 OR sum(overdue) <> 0
+"""
+OPEN_DAYS = [
+    "2016-12-31",
+    "2017-01-01",
+    "2017-03-31",
+    "2017-04-01",
+    "2017-05-17",
+    "2017-06-30",
+    "2017-12-31",
+]
 
 
 async def rows(engine: AsyncEngine, sql: str) -> set[tuple]:
@@ -102,6 +129,10 @@ async def assert_summaries_equal_a_recount(engine: AsyncEngine) -> None:
             await rows(engine, SUMMARY.format(table=f"stats_{kind}_monthly", nonzero=counters))
             == expected_monthly
         )
+    # The yearly open-interval ends are the monthly ones by year (migration 0011).
+    assert await rows(
+        engine, SUMMARY.format(table="stats_open_yearly", nonzero="open <> 0 OR overdue <> 0")
+    ) == (await rows(engine, YEARLY_FROM_MONTHLY))
     # Open-interval ends: summed up to a day, from the daily table alone and from the monthly
     # table plus the days of the last month, they give the dossiers open on that day.
     async with engine.connect() as conn:
@@ -109,7 +140,11 @@ async def assert_summaries_equal_a_recount(engine: AsyncEngine) -> None:
             day = dt.date.fromisoformat(iso)
             open_rows = {tuple(r) for r in await conn.execute(text(OPEN_RECOUNT), {"day": day})}
             assert open_rows, f"the stream left dossiers open on {day}"
-            for summed_sql in (OPEN_FROM_DAILY_ENDS, OPEN_FROM_MONTHLY_AND_DAILY_ENDS):
+            for summed_sql in (
+                OPEN_FROM_DAILY_ENDS,
+                OPEN_FROM_MONTHLY_AND_DAILY_ENDS,
+                OPEN_FROM_YEARLY_MONTHLY_AND_DAILY_ENDS,
+            ):
                 summed = {tuple(r) for r in await conn.execute(text(summed_sql), {"day": day})}
                 assert summed == open_rows, (day, summed_sql)
 
