@@ -66,6 +66,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--reps", type=int, default=30, help="measured repetitions per statistic")
     p.add_argument("--warmups", type=int, default=3)
     p.add_argument(
+        "--only",
+        action="append",
+        default=None,
+        help="only the statistics questions whose key contains this (repeatable)",
+    )
+    p.add_argument(
         "--plain-reps",
         type=int,
         default=None,
@@ -297,7 +303,13 @@ def _ms(values: list[float]) -> dict[str, float]:
 
 
 async def _stats(
-    base_url: str, key: str, dsn: str, reps: int, warmups: int, plain_reps: int | None = None
+    base_url: str,
+    key: str,
+    dsn: str,
+    reps: int,
+    warmups: int,
+    plain_reps: int | None = None,
+    only: list[str] | None = None,
 ) -> dict[str, Any]:
     """Each question through HTTP (no If-None-Match: no 304) and as plain SQL, same repetitions."""
     out: dict[str, Any] = {}
@@ -306,6 +318,8 @@ async def _stats(
     try:
         async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=300) as http:
             for q in queries.QUESTIONS:
+                if only and not any(word in q.key for word in only):
+                    continue
                 api: list[float] = []
                 body: dict[str, Any] = {}
                 for i in range(warmups + reps):
@@ -526,7 +540,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         # 4. statistics latency, API against plain GROUP BY.
         with monitor.measure("statistics"):
             results["statistics"] = await _stats(
-                base_url, read_key, dsn, args.reps, args.warmups, args.plain_reps
+                base_url, read_key, dsn, args.reps, args.warmups, args.plain_reps, args.only
             )
     finally:
         _stop_server(server)
@@ -570,13 +584,20 @@ async def _stats_only(args: argparse.Namespace, url: str, dsn: str) -> dict[str,
     try:
         await _wait_ready(f"http://127.0.0.1:{port}", server, log)
         stats = await _stats(
-            f"http://127.0.0.1:{port}", read_key, dsn, args.reps, args.warmups, args.plain_reps
+            f"http://127.0.0.1:{port}",
+            read_key,
+            dsn,
+            args.reps,
+            args.warmups,
+            args.plain_reps,
+            args.only,
         )
     finally:
         _stop_server(server)
     machine["load_average_at_end"] = [round(x, 2) for x in psutil.getloadavg()]
     results = {"dossiers": rows, "stats_only": True, "machine": machine, "statistics": stats}
-    path = args.out / f"bench-{args.dossiers}-stats.json"
+    suffix = "-".join(["stats", *(args.only or [])])
+    path = args.out / f"bench-{args.dossiers}-{suffix}.json"
     path.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
     for st in stats.values():
         api, plain = st["api"], st["plain_sql"]

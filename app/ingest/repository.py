@@ -206,7 +206,8 @@ async def lock_procedures(session: AsyncSession, codes: Iterable[str], *, shared
 
 async def lock_summaries(session: AsyncSession, buckets: Iterable[str]) -> None:
     """Serialise writers of the same summary rows (one key per month, domain and unit, covering
-    every summary table's rows of that month) until commit.
+    every daily and monthly table's rows of that month, and one per year, domain and unit for
+    the yearly row) until commit.
 
     The triggers update summary rows in more than one statement round; holding these locks,
     taken in one sorted pass after the dossier locks, keeps concurrent batches deadlock-free."""

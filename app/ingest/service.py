@@ -394,15 +394,19 @@ def _summary_buckets(
     stored: dict[str, repository.StoredState],
     clocks: dict[str, Clock],
 ) -> set[str]:
-    """The (month, domain, unit) summary buckets that writing these states and clocks can touch.
+    """The (month, domain, unit) and (year, domain, unit) summary buckets that writing these
+    states and clocks can touch.
 
     A state adds to or takes from summary rows in the months of its receipt, its end and the
     start of its overdue interval (the day after its effective due day); one lock key per month
-    covers the rows of every summary table in it."""
+    covers the rows of every daily and monthly table in it, and one per year the yearly
+    open-interval row (migration 0011), which batches of different months share."""
     buckets: set[str] = set()
 
     def add(domain: str, unit: str, *days: dt.date | None) -> None:
-        buckets.update(f"{day:%Y-%m}|{domain}|{unit}" for day in days if day is not None)
+        for day in days:
+            if day is not None:
+                buckets.update((f"{day:%Y-%m}|{domain}|{unit}", f"{day:%Y}|{domain}|{unit}"))
 
     def after(day: dt.date | None) -> dt.date | None:
         return None if day is None else day + dt.timedelta(days=1)
