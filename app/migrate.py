@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -42,3 +45,14 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config("postgresql://unused")).get_current_head()
     assert head is not None
     return head
+
+
+def revision_module(filename: str) -> Any:
+    """An earlier revision's module (`migrations/versions/<filename>`), loaded by file: a later
+    revision that extends its trigger builders, or a downgrade that restores them, reads it."""
+    path = ROOT / "migrations" / "versions" / filename
+    spec = importlib.util.spec_from_file_location(f"_revision_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module: ModuleType = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

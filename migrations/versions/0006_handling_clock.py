@@ -14,15 +14,14 @@ Revises: 0005
 Create Date: 2026-12-03
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
 from app.ingest.clock import CurrentDates, Snapshot, handling_clock
+from app.migrate import revision_module
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -257,16 +256,6 @@ def _backfill_clocks() -> None:
         after = codes[-1]
 
 
-def _revision_0004() -> Any:
-    """The 0004 migration module, whose triggers a downgrade restores."""
-    path = Path(__file__).with_name("0004_stats_summaries.py")
-    spec = importlib.util.spec_from_file_location("_revision_0004", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def upgrade() -> None:
     op.add_column("dossiers", sa.Column("ended_on", sa.Date(), nullable=True))
     op.add_column(
@@ -281,7 +270,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    previous = _revision_0004()
+    previous = revision_module("0004_stats_summaries.py")
     _drop_triggers()
     op.drop_column("dossiers", "effective_due_on")
     op.drop_column("dossiers", "paused_days")

@@ -16,13 +16,12 @@ Revises: 0010
 Create Date: 2026-12-03
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
+
+from app.migrate import revision_module
 
 revision: str = "0011"
 down_revision: str | None = "0010"
@@ -30,18 +29,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _revision(filename: str) -> Any:
-    """An earlier migration module, whose trigger builders this one extends."""
-    path = Path(__file__).with_name(filename)
-    spec = importlib.util.spec_from_file_location(f"_revision_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_0006 = _revision("0006_handling_clock.py")
-_0009 = _revision("0009_scorecard.py")
+_0006 = revision_module("0006_handling_clock.py")
+_0009 = revision_module("0009_scorecard.py")
 
 # The summaries of 0009, and the open-interval ends by year.
 SUMMARIES = [
