@@ -461,27 +461,19 @@ def _part_rows(
 
 def _terms_column(terms: Terms, rows: Subquery) -> ColumnElement[Any]:
     """A count's terms as an expression over one part's summary rows."""
-    column: ColumnElement[Any] = literal(0, BigInteger)
-    for key in terms.plus:
+    first, *others = terms.plus
+    column: ColumnElement[Any] = rows.c[first.split(".")[1]]
+    for key in others:
         column = column + rows.c[key.split(".")[1]]
     for key in terms.minus:
         column = column - rows.c[key.split(".")[1]]
     return column
 
 
-async def indicator_counts(
-    session: AsyncSession,
-    *,
-    date_from: dt.date,
-    date_to: dt.date,
-    group_by: str,
-    unit: str | None,
-    domain: str | None,
-) -> list[dict[str, Any]]:
-    """The counts behind the scorecard indicators per group (`group_code`, `group_name`; one
-    group with code None for group_by=none), in one statement; groups with no summary row are
-    absent."""
-    filters = Filters(unit, domain)
+def indicator_statement(
+    date_from: dt.date, date_to: dt.date, group_by: str, filters: Filters
+) -> Select[Any]:
+    """The one statement of `indicator_counts`."""
     # Each summary part once, with the counters the counts read from it.
     wanted: dict[str, set[str]] = {}
     for terms in COUNTS.values():
@@ -515,7 +507,22 @@ async def indicator_counts(
         stmt = select(
             parts.c.code.label("group_code"), func.max(named.c.name).label("group_name"), *sums
         ).outerjoin(named, named.c.code == parts.c.code)
-    stmt = stmt.group_by(parts.c.code)
+    return stmt.group_by(parts.c.code)
+
+
+async def indicator_counts(
+    session: AsyncSession,
+    *,
+    date_from: dt.date,
+    date_to: dt.date,
+    group_by: str,
+    unit: str | None,
+    domain: str | None,
+) -> list[dict[str, Any]]:
+    """The counts behind the scorecard indicators per group (`group_code`, `group_name`; one
+    group with code None for group_by=none), in one statement; groups with no summary row are
+    absent."""
+    stmt = indicator_statement(date_from, date_to, group_by, Filters(unit, domain))
     return [
         {
             "group_code": row.group_code,
