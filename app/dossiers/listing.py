@@ -69,7 +69,7 @@ class FigureQuery:
 
     def conditions(self, subtree: Sequence[str] | None = None) -> list[ColumnElement[bool]]:
         """The figure's condition and the filters, on `dossiers` (with the unit filter's
-        subtree as a list of codes, when `subtree` gives it: see `page_units`)."""
+        subtree as a list of codes, when `subtree` gives it: see `page_conditions`)."""
         return [
             self.figure.condition(DOSSIERS, self.window),
             *self.filters(subtree).conditions(DOSSIERS),
