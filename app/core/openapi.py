@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from app.core.problems import PROBLEM_JSON, PROBLEM_TYPES, problem_body
+from app.core.problems import PROBLEM_JSON, problem_body
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -46,8 +46,7 @@ def problem_response(description: str, example: dict[str, Any] | None = None) ->
 
 def _problem(description: str, status: int, detail: str) -> dict[str, Any]:
     """A documented error answer with an example built as the service builds its answers."""
-    slug, title = PROBLEM_TYPES[status]
-    return problem_response(description, problem_body(status, title, detail, slug=slug))
+    return problem_response(description, problem_body(status, detail))
 
 
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {

@@ -132,20 +132,27 @@ def pydantic_errors(errors: Any, prefix: list[str | int] | None = None) -> list[
     return [field_error(base + list(e["loc"]), e["msg"], e["type"]) for e in errors]
 
 
+def problem_type(status: int) -> tuple[str, str]:
+    """The type (slug) and title of a status (`PROBLEM_TYPES`; a generic one for the others)."""
+    return PROBLEM_TYPES.get(status, ("http-error", "HTTP error"))
+
+
 def problem_body(
     status: int,
-    title: str,
     detail: str,
     *,
-    slug: str,
+    slug: str | None = None,
+    title: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     extensions: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The body of every problem answer; `extensions` are extra members (RFC 9457 section 3.2)."""
+    """The body of every problem answer: the type (slug) and title are the status's own
+    (`PROBLEM_TYPES`) unless given; `extensions` are extra members (RFC 9457 section 3.2)."""
+    standard_slug, standard_title = problem_type(status)
     body: dict[str, Any] = {
         **(extensions or {}),
-        "type": PROBLEM_BASE + slug,
-        "title": title,
+        "type": PROBLEM_BASE + (slug or standard_slug),
+        "title": title or standard_title,
         "status": status,
         "detail": detail,
     }
@@ -156,16 +163,18 @@ def problem_body(
 
 def problem(
     status: int,
-    title: str,
     detail: str,
     *,
-    slug: str,
+    slug: str | None = None,
+    title: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
     extensions: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    """A problem+json response, for the error handlers."""
-    body = problem_body(status, title, detail, slug=slug, errors=errors, extensions=extensions)
+    """A problem+json response (`problem_body`), for the error handlers."""
+    body = problem_body(
+        status, detail, slug=slug, title=title, errors=errors, extensions=extensions
+    )
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -179,17 +188,8 @@ async def send_problem(
     headers: dict[str, str] | None = None,
     errors: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Answer a problem+json from a middleware, below the app's error handlers; the slug and
-    title are the status's own (`PROBLEM_TYPES`) unless given."""
-    standard_slug, standard_title = PROBLEM_TYPES[status]
-    response = problem(
-        status,
-        title or standard_title,
-        detail,
-        slug=slug or standard_slug,
-        headers=headers,
-        errors=errors,
-    )
+    """Answer a problem+json (`problem`) from a middleware, below the app's error handlers."""
+    response = problem(status, detail, slug=slug, title=title, headers=headers, errors=errors)
     await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
     await send({"type": "http.response.body", "body": response.body})
 
@@ -227,22 +227,15 @@ def service_unavailable(
     extensions: dict[str, Any] | None = None,
 ) -> JSONResponse:
     """503 problem+json telling the client when to retry."""
-    slug, title = PROBLEM_TYPES[503]
     return problem(
-        503,
-        title,
-        detail,
-        slug=slug,
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        extensions=extensions,
+        503, detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}, extensions=extensions
     )
 
 
 def _internal_error(request: Request) -> JSONResponse:
     request_id = current_request_id() or uuid.uuid4().hex
     logger.exception("unexpected error (request %s)", request_id)
-    slug, title = PROBLEM_TYPES[500]
-    return problem(500, title, f"Unexpected error; request id {request_id}.", slug=slug)
+    return problem(500, f"Unexpected error; request id {request_id}.")
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -252,9 +245,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
         return problem(
             exc.status,
-            exc.title,
             exc.detail,
             slug=exc.slug,
+            title=exc.title,
             errors=exc.errors,
             headers=exc.headers,
             extensions=exc.extensions,
@@ -264,20 +257,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = pydantic_errors(exc.errors())
         detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5])
-        slug, title = PROBLEM_TYPES[422]
-        return problem(422, title, detail or "invalid request", slug=slug, errors=errors)
+        return problem(422, detail or "invalid request", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        slug, title = PROBLEM_TYPES.get(exc.status_code, ("http-error", "HTTP error"))
-        detail = exc.detail if isinstance(exc.detail, str) else title
-        return problem(
-            exc.status_code,
-            title,
-            detail,
-            slug=slug,
-            headers=dict(exc.headers) if exc.headers else None,
-        )
+        detail = exc.detail if isinstance(exc.detail, str) else problem_type(exc.status_code)[1]
+        return problem(exc.status_code, detail, headers=dict(exc.headers) if exc.headers else None)
 
     # Database errors get handlers of their own (not only the catch-all below): Starlette
     # re-raises what reaches the catch-all to the server, which would log every retryable

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from app.core.openapi import AUTH_ERRORS, NOT_FOUND, problem_response
+from app.core.problems import field_error, problem_body
 from app.core.validation import Code
 from app.core.workers import Workers
 from app.db import SessionDep
@@ -94,19 +95,15 @@ _LIST_ERRORS: dict[int | str, dict[str, Any]] = {
     422: problem_response(
         "Invalid query; `errors` names the field: `figure`, `cursor`, `limit`, `unit`,"
         " `unit_exact`, `domain`, `from`, or `format` (`too_many_rows`: ask for CSV).",
-        {
-            "type": "https://dossier-stats.example/problems/validation-error",
-            "title": "Validation error",
-            "status": 422,
-            "detail": "unknown figure 'overdue'",
-            "errors": [
-                {
-                    "loc": ["query", "figure"],
-                    "msg": "must be one of: " + ", ".join(FIGURES),
-                    "code": "unknown_figure",
-                }
+        problem_body(
+            422,
+            "unknown figure 'overdue'",
+            errors=[
+                field_error(
+                    ["query", "figure"], "must be one of: " + ", ".join(FIGURES), "unknown_figure"
+                )
             ],
-        },
+        ),
     ),
 }
 

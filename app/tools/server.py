@@ -13,7 +13,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.h11_impl import RequestResponseCycle as _Cycle
 
 from app.config import Settings
-from app.core.problems import PROBLEM_TYPES, problem, service_unavailable
+from app.core.problems import problem, problem_type, service_unavailable
 
 
 class HeadDeadlineH11Protocol(H11Protocol):
@@ -66,8 +66,8 @@ class HeadDeadlineH11Protocol(H11Protocol):
             if too_large
             else "the request head could not be parsed"
         )
-        slug, title = PROBLEM_TYPES[status]
-        answer = problem(status, title, detail, slug=slug)
+        answer = problem(status, detail)
+        _, title = problem_type(status)
         headers = [*answer.raw_headers, (b"connection", b"close")]
         for event in (
             h11.Response(status_code=status, headers=headers, reason=title.encode()),
