@@ -563,13 +563,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 async def _stats_only(args: argparse.Namespace, url: str, dsn: str) -> dict[str, Any]:
     """The statistics questions again, on the kept database (after a change to a query), with a
     server of the current code; the JSON says which database size it measured."""
+    await asyncio.to_thread(migrate.upgrade, url)
     engine = create_engine(url, Settings(database_url=url))
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
             _, read_key = await create_key(session, name="bench-read", scopes=["read"])
     finally:
         await engine.dispose()
-    await asyncio.to_thread(migrate.upgrade, url)
     args.out.mkdir(parents=True, exist_ok=True)
     machine = await _machine(dsn)
     conn = await asyncpg.connect(dsn)
@@ -601,14 +601,26 @@ async def _stats_only(args: argparse.Namespace, url: str, dsn: str) -> dict[str,
     path.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
     for st in stats.values():
         api, plain = st["api"], st["plain_sql"]
-        mark = "ok" if api["p95_ms"] <= st["target_p95_ms"] else "MISSED"
+        mark = "ok" if _meets(st) else "MISSED"
         console.print(
             f"{st['label']}: API p50/p95 {api['p50_ms']:.1f}/{api['p95_ms']:.1f} ms, "
             f"plain {plain['p50_ms']:.1f}/{plain['p95_ms']:.1f} ms, "
-            f"target p95 ≤ {st['target_p95_ms']:g} ms {mark}; same counts {st['same_counts']}"
+            f"{_target(st)} {mark}; same counts {st['same_counts']}"
         )
     console.print(f"JSON: {path}")
     return {}
+
+
+def _target(st: dict[str, Any]) -> str:
+    """A statistics question's target, as the tables print it."""
+    target = f"p95 ≤ {st['target_p95_ms']:g} ms"
+    return target + (f", ≥ {st['target_speedup']:g}×" if st["target_speedup"] else "")
+
+
+def _meets(st: dict[str, Any]) -> bool:
+    """Whether a statistics question met its target (p95, and the speed-up where it has one)."""
+    ok = bool(st["api"]["p95_ms"] <= st["target_p95_ms"])
+    return ok and (not st["target_speedup"] or st["speedup_p95"] >= st["target_speedup"])
 
 
 def _mark(ok: bool | None) -> str:
@@ -656,18 +668,13 @@ def render(results: dict[str, Any]) -> Table:
     )
     for st in results["statistics"].values():
         api, plain = st["api"], st["plain_sql"]
-        target = f"p95 ≤ {st['target_p95_ms']:g} ms"
-        ok = api["p95_ms"] <= st["target_p95_ms"]
-        if st["target_speedup"]:
-            target += f", ≥ {st['target_speedup']:g}×"
-            ok = ok and st["speedup_p95"] >= st["target_speedup"]
         t.add_row(
             f"{st['label']} (p50 / p95)",
             f"{api['p50_ms']:.1f} / {api['p95_ms']:.1f} ms",
             f"GROUP BY {plain['p50_ms']:.1f} / {plain['p95_ms']:.1f} ms",
             f"{st['speedup_p95']:g}×",
-            target,
-            _mark(ok),
+            _target(st),
+            _mark(_meets(st)),
         )
         if not st["same_counts"]:
             t.add_row("  [red]API and GROUP BY disagree[/]", "", "", "", "", _mark(False))

@@ -47,7 +47,7 @@ from app.models import (
     stats_received_daily,
     stats_received_monthly,
 )
-from app.stats.scorecard import COUNT_NAMES, COUNTS, UNRECEIVED, Terms, summary_part
+from app.stats.scorecard import COUNT_NAMES, COUNTS_BY_PART, UNRECEIVED, Terms
 from app.vocabulary import ENDING_STATUSES
 
 
@@ -474,28 +474,12 @@ def indicator_statement(
     date_from: dt.date, date_to: dt.date, group_by: str, filters: Filters
 ) -> Select[Any]:
     """The one statement of `indicator_counts`."""
-    # Each summary part once, with the counters the counts read from it.
-    wanted: dict[str, set[str]] = {}
-    for terms in COUNTS.values():
-        for key in terms.names:
-            part, counter = key.split(".")
-            wanted.setdefault(part, set()).add(counter)
-    read = {
-        part: _part_rows(part, date_from, date_to, filters, counters)
-        for part, counters in wanted.items()
-    }
+    # Each summary part once, with the counters its counts read.
     given: list[tuple[Subquery, dict[str, ColumnElement[Any]]]] = []
-    for part, rows in read.items():
-        given.append(
-            (
-                rows,
-                {
-                    name: _terms_column(terms, rows)
-                    for name, terms in COUNTS.items()
-                    if summary_part(name) == part
-                },
-            )
-        )
+    for part, counts in COUNTS_BY_PART.items():
+        counters = {key.split(".")[1] for terms in counts.values() for key in terms.names}
+        rows = _part_rows(part, date_from, date_to, filters, counters)
+        given.append((rows, {name: _terms_column(terms, rows) for name, terms in counts.items()}))
     unreceived = _ended_in_time_unreceived(date_from, date_to, filters)
     given.append((unreceived, {UNRECEIVED: unreceived.c.n}))
     parts = _counted_parts(group_by, COUNT_NAMES, given)

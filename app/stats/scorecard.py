@@ -57,20 +57,27 @@ UNRECEIVED = "ended_in_time_unreceived"
 COUNT_NAMES = (*COUNTS, UNRECEIVED)
 
 
-def summary_part(count: str) -> str:
+def _summary_part(terms: Terms) -> str:
     """The summary part (`received`, `finished`, `carried`, `pending`) a count is read from."""
-    (part,) = {key.split(".")[0] for key in COUNTS[count].names}
+    (part,) = {key.split(".")[0] for key in terms.names}
     return part
 
 
-def counts_from_summaries(totals: Counts, *, unreceived: int = 0) -> dict[str, int]:
-    """The counts from summary totals keyed `<part>.<counter>` (those of the parts present)."""
+# The counts by the summary part they are read from.
+COUNTS_BY_PART: dict[str, dict[str, Terms]] = {}
+for _name, _terms in COUNTS.items():
+    COUNTS_BY_PART.setdefault(_summary_part(_terms), {})[_name] = _terms
+
+
+def counts_from_summaries(totals: Counts) -> dict[str, int]:
+    """The counts from summary totals keyed `<part>.<counter>` (those of the parts present);
+    `UNRECEIVED`, which the summaries do not keep, as 0."""
     found = {
         name: terms.value(totals)
         for name, terms in COUNTS.items()
         if all(key in totals for key in terms.names)
     }
-    return {**found, UNRECEIVED: unreceived}
+    return {**found, UNRECEIVED: 0}
 
 
 @dataclass(frozen=True)
