@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -308,6 +309,12 @@ def xlsx_workbook(sheet: Sheet) -> bytes:
         out.append(top)
         out.append([heading(None if c.group is None else c.heading) for c in sheet.columns])
     else:
+        # A row written by a program keeps its height when opened: give a heading that wraps in
+        # its narrow column the lines it needs (about one character per width unit), set before
+        # the row is written (the sheet is write-only).
+        lines = max(math.ceil(len(c.heading) / max(c.width - 1, 1)) for c in sheet.columns)
+        if lines > 1:
+            out.row_height(header_top, 15 * lines)
         out.append([heading(c.heading) for c in sheet.columns])
     if sheet.number_columns:
         out.append([heading(f"({i})") for i in range(1, width + 1)])
