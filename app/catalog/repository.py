@@ -29,38 +29,9 @@ _SUBTREE = text(
     """
 )
 
-# DO NOTHING, then an UPDATE of only the rows lacking a name: `ON CONFLICT DO UPDATE ... WHERE`
-# would lock every existing domain row named by the batch until commit, and so serialise all
-# concurrent ingests of the same domain.
-_ENSURE_DOMAINS = text(
-    """
-    WITH sent AS (
-        SELECT code, name FROM unnest(CAST(:codes AS varchar[]), CAST(:names AS text[]))
-            AS d(code, name)
-    ), added AS (
-        INSERT INTO domains (code, name) SELECT code, name FROM sent ORDER BY code
-        ON CONFLICT (code) DO NOTHING
-    ), unnamed AS (  -- locked in code order, so two batches cannot deadlock here
-        SELECT d.code FROM domains d JOIN sent ON sent.code = d.code
-        WHERE d.name IS NULL AND sent.name IS NOT NULL
-        ORDER BY d.code FOR UPDATE OF d
-    )
-    UPDATE domains SET name = sent.name, updated_at = now()
-    FROM sent JOIN unnamed ON unnamed.code = sent.code
-    WHERE domains.code = sent.code AND domains.name IS NULL
-    """
-)
-
-_ENSURE_UNITS = text(
-    """
-    INSERT INTO units (code)
-    SELECT code FROM unnest(CAST(:codes AS varchar[])) AS u(code) ORDER BY code
-    ON CONFLICT (code) DO NOTHING
-    """
-)
-
-_ENSURE_PROCEDURES = text(
-    """
+# The procedures a batch sights: a new one takes its first sighting's name, domain and level; a
+# known one learns the levels of the units seen handling it (unless the catalog owns it).
+_PROCEDURE_SIGHTINGS = """
     INSERT INTO procedures (code, name, domain_code, service_level, unit_levels)
     SELECT p.code,
            (array_agg(p.name ORDER BY p.n))[1],
@@ -68,8 +39,9 @@ _ENSURE_PROCEDURES = text(
            (array_agg(p.service_level ORDER BY p.n))[1],
            COALESCE(array_agg(DISTINCT u.level ORDER BY u.level)
                     FILTER (WHERE u.level IS NOT NULL), '{}')
-    FROM unnest(CAST(:codes AS varchar[]), CAST(:names AS text[]), CAST(:domains AS varchar[]),
-                CAST(:levels AS smallint[]), CAST(:units AS varchar[])) WITH ORDINALITY
+    FROM unnest(CAST(:p_codes AS varchar[]), CAST(:p_names AS text[]),
+                CAST(:p_domains AS varchar[]), CAST(:p_levels AS smallint[]),
+                CAST(:p_units AS varchar[])) WITH ORDINALITY
          AS p(code, name, domain_code, service_level, unit_code, n)
     LEFT JOIN units u ON u.code = p.unit_code
     GROUP BY p.code
@@ -81,7 +53,37 @@ _ENSURE_PROCEDURES = text(
             updated_at = now()
         WHERE NOT procedures.from_catalog
           AND NOT excluded.unit_levels <@ procedures.unit_levels
-    """
+"""
+
+# Domains, units and procedures of one batch in one round trip. Domains: DO NOTHING, then an
+# UPDATE of only the rows lacking a name (`ON CONFLICT DO UPDATE ... WHERE` would lock every
+# existing domain row named by the batch until commit, and so serialise all concurrent ingests of
+# the same domain). The parts see one snapshot: a unit added here has no level yet (none is read
+# for it), and the procedures' foreign key to a domain added here is checked at the statement's
+# end.
+_ENSURE_CATALOG = text(
+    f"""
+    WITH sent AS (
+        SELECT code, name FROM unnest(CAST(:d_codes AS varchar[]), CAST(:d_names AS text[]))
+            AS d(code, name)
+    ), added AS (
+        INSERT INTO domains (code, name) SELECT code, name FROM sent ORDER BY code
+        ON CONFLICT (code) DO NOTHING
+    ), unnamed AS (  -- locked in code order, so two batches cannot deadlock here
+        SELECT d.code FROM domains d JOIN sent ON sent.code = d.code
+        WHERE d.name IS NULL AND sent.name IS NOT NULL
+        ORDER BY d.code FOR UPDATE OF d
+    ), named AS (
+        UPDATE domains SET name = sent.name, updated_at = now()
+        FROM sent JOIN unnamed ON unnamed.code = sent.code
+        WHERE domains.code = sent.code AND domains.name IS NULL
+    ), units_added AS (
+        INSERT INTO units (code)
+        SELECT code FROM unnest(CAST(:u_codes AS varchar[])) AS u(code) ORDER BY code
+        ON CONFLICT (code) DO NOTHING
+    ), procedures_seen AS ({_PROCEDURE_SIGHTINGS})
+    SELECT 1
+    """  # noqa: S608 - built from the constant statement above, not from input
 )
 
 
@@ -100,20 +102,6 @@ async def lock_unit_tree(session: AsyncSession) -> None:
 async def unit_subtree(session: AsyncSession, root: str) -> set[str]:
     """The codes of `root` and every unit below it (empty when `root` is unknown)."""
     return set((await session.scalars(_SUBTREE, {"root": root})).all())
-
-
-async def ensure_domains(session: AsyncSession, names: dict[str, str | None]) -> None:
-    """Add unknown domains (default target); fill in a missing name."""
-    if names:
-        codes = sorted(names)
-        await session.execute(_ENSURE_DOMAINS, {"codes": codes, "names": [names[c] for c in codes]})
-
-
-async def ensure_units(session: AsyncSession, codes: Iterable[str]) -> None:
-    """Add unknown units, without parent or level, until an administrator places them."""
-    ordered = sorted(set(codes))
-    if ordered:
-        await session.execute(_ENSURE_UNITS, {"codes": ordered})
 
 
 async def list_procedures(session: AsyncSession, domain: str | None = None) -> list[Procedure]:
@@ -142,24 +130,32 @@ async def upsert_procedure(
     return row[0], bool(row[1])
 
 
-async def ensure_procedures(
-    session: AsyncSession, sightings: list[tuple[str, str | None, str, int, str]]
+async def ensure_catalog(
+    session: AsyncSession,
+    domains: dict[str, str | None],
+    units: Iterable[str],
+    sightings: list[tuple[str, str | None, str, int, str]],
 ) -> None:
-    """Add procedures first seen in events, and the unit levels events show handling them.
+    """Add the domains (default targets), units (without parent or level, until an
+    administrator places them) and procedures a batch names and the catalog lacks; fill in a
+    domain's missing name; add the unit levels events show handling a procedure.
 
     `sightings` are (code, name, domain, service level, unit) in arrival order: the first
     sighting of a new procedure gives its name, domain and level."""
-    if sightings:
-        await session.execute(
-            _ENSURE_PROCEDURES,
-            {
-                "codes": [s[0] for s in sightings],
-                "names": [s[1] for s in sightings],
-                "domains": [s[2] for s in sightings],
-                "levels": [s[3] for s in sightings],
-                "units": [s[4] for s in sightings],
-            },
-        )
+    codes = sorted(domains)
+    await session.execute(
+        _ENSURE_CATALOG,
+        {
+            "d_codes": codes,
+            "d_names": [domains[c] for c in codes],
+            "u_codes": sorted(set(units)),
+            "p_codes": [s[0] for s in sightings],
+            "p_names": [s[1] for s in sightings],
+            "p_domains": [s[2] for s in sightings],
+            "p_levels": [s[3] for s in sightings],
+            "p_units": [s[4] for s in sightings],
+        },
+    )
 
 
 async def list_domains(session: AsyncSession) -> list[Domain]:

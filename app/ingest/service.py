@@ -200,10 +200,11 @@ async def ingest_events(
 
     # The procedures first (shared), then the dossiers, as every writer orders them: ingest reads
     # the procedures' eligibility for fully online service while a catalog change waits.
-    await repository.lock_procedures(
-        session, {c.event.dossier.procedure_code for c in new}, shared=True
+    await repository.lock_batch(
+        session,
+        {c.event.dossier.procedure_code for c in new},
+        {c.event.dossier.code for c in new},
     )
-    await repository.lock_dossiers(session, [c.event.dossier.code for c in new])
     stored = await repository.current_states(session, sorted({c.event.dossier.code for c in new}))
     if allowed is not None:
         # A bound key may not touch a dossier stored under a unit outside its subtree, whatever
@@ -314,9 +315,7 @@ async def _ensure_catalog(session: AsyncSession, candidates: list[_Candidate]) -
         units.add(d.unit_code)
         sighting = (d.procedure_code, d.procedure_name, d.domain_code, d.service_level, d.unit_code)
         procedures.setdefault(sighting, None)
-    await catalog.ensure_domains(session, domains)
-    await catalog.ensure_units(session, units)
-    await catalog.ensure_procedures(session, list(procedures))
+    await catalog.ensure_catalog(session, domains, units, list(procedures))
 
 
 async def _apply(
