@@ -67,19 +67,6 @@ _INSERT_EVENTS = text(
     """
 )
 
-_CURRENT_STATES = text(
-    "SELECT code, occurred_at, domain_code, unit_code, status, due_at, finished_at, returned_at,"
-    " received_on, ended_on, effective_due_on"
-    " FROM dossiers"
-    " WHERE code = ANY(CAST(:codes AS varchar[]))"
-)
-
-_LOGGED_SNAPSHOTS = text(
-    "SELECT dossier_code, occurred_at, payload -> 'dossier' ->> 'status' AS status"
-    " FROM dossier_events WHERE dossier_code = ANY(CAST(:codes AS varchar[]))"
-    " ORDER BY dossier_code, occurred_at, id"
-)
-
 STATE_COLUMNS = (
     "procedure_code",
     "procedure_name",
@@ -104,6 +91,24 @@ STATE_COLUMNS = (
 )
 # The handling clock, derived from the dossier's whole log (app.ingest.clock).
 CLOCK_COLUMNS = ("ended_on", "paused_days", "effective_due_on")
+# The columns a snapshot sets (occurred_at and last_event_id belong to the event), and whether
+# its level follows the procedure's: what the national sync compares a record with.
+SNAPSHOT_COLUMNS = (
+    *(c for c in STATE_COLUMNS if c not in ("occurred_at", "last_event_id")),
+    "follows_procedure_level",
+)
+_CURRENT_STATES = text(
+    "SELECT code, occurred_at, last_event_id, received_on, ended_on, effective_due_on,"  # noqa: S608 - constant column lists, not input
+    f" {', '.join(SNAPSHOT_COLUMNS)}"
+    " FROM dossiers"
+    " WHERE code = ANY(CAST(:codes AS varchar[]))"
+)
+
+_LOGGED_SNAPSHOTS = text(
+    "SELECT dossier_code, occurred_at, payload -> 'dossier' ->> 'status' AS status"
+    " FROM dossier_events WHERE dossier_code = ANY(CAST(:codes AS varchar[]))"
+    " ORDER BY dossier_code, occurred_at, id"
+)
 # What ingest writes: the snapshot's columns, whether the level follows the procedure's, and
 # the handling clock.
 _WRITTEN_COLUMNS = (*STATE_COLUMNS, "follows_procedure_level", *CLOCK_COLUMNS)
@@ -178,19 +183,40 @@ class NewEvent:
 
 @dataclass(frozen=True)
 class StoredState:
-    """What ingest needs of a dossier's stored state: its time, its unit, the dates its clock
-    reads and its summary buckets."""
+    """A dossier's stored state: its time and log id, the dates its clock and summary buckets
+    read, and its snapshot (`SNAPSHOT_COLUMNS`), which the national sync compares records with
+    and its progress steps copy."""
 
     occurred_at: dt.datetime
-    domain_code: str
-    unit_code: str
-    status: str
-    due_at: dt.datetime | None
-    finished_at: dt.datetime | None
-    returned_at: dt.datetime | None
+    last_event_id: int
     received_on: dt.date | None
     ended_on: dt.date | None
     effective_due_on: dt.date | None
+    snapshot: dict[str, Any]
+
+    @property
+    def domain_code(self) -> str:
+        return str(self.snapshot["domain_code"])
+
+    @property
+    def unit_code(self) -> str:
+        return str(self.snapshot["unit_code"])
+
+    @property
+    def status(self) -> str:
+        return str(self.snapshot["status"])
+
+    @property
+    def due_at(self) -> dt.datetime | None:
+        return self.snapshot["due_at"]  # type: ignore[no-any-return]
+
+    @property
+    def finished_at(self) -> dt.datetime | None:
+        return self.snapshot["finished_at"]  # type: ignore[no-any-return]
+
+    @property
+    def returned_at(self) -> dt.datetime | None:
+        return self.snapshot["returned_at"]  # type: ignore[no-any-return]
 
 
 def lock_key(name: str) -> int:
@@ -284,19 +310,15 @@ async def current_states(session: AsyncSession, codes: Sequence[str]) -> dict[st
     """The stored state of each known dossier (call with the dossiers locked)."""
     if not codes:
         return {}
-    rows = await session.execute(_CURRENT_STATES, {"codes": list(codes)})
+    rows = (await session.execute(_CURRENT_STATES, {"codes": sorted(set(codes))})).mappings()
     return {
-        row.code: StoredState(
-            row.occurred_at,
-            row.domain_code,
-            row.unit_code,
-            row.status,
-            row.due_at,
-            row.finished_at,
-            row.returned_at,
-            row.received_on,
-            row.ended_on,
-            row.effective_due_on,
+        row["code"]: StoredState(
+            row["occurred_at"],
+            row["last_event_id"],
+            row["received_on"],
+            row["ended_on"],
+            row["effective_due_on"],
+            {c: row[c] for c in SNAPSHOT_COLUMNS},
         )
         for row in rows
     }

@@ -58,6 +58,12 @@ def _canonical(event: EventIn) -> bytes:
             del dossier[name]
     if "fee_amount" in dossier:
         dossier["fee_amount"] = plain_decimal(dossier["fee_amount"])
+    return canonical_json(content)
+
+
+def canonical_json(content: Any) -> bytes:
+    """JSON with one spelling per content (keys sorted, UTC instants as `Z`): what every event
+    hash and derived event id is taken of."""
     return orjson.dumps(content, option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z)
 
 

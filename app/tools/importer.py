@@ -262,9 +262,8 @@ async def _import_chunk(
 
 def _national_event(mapped: national_service.MappedRecord, seen: Counter[str]) -> dict[str, Any]:
     dossier = mapped.dossier
-    content = orjson.dumps(
-        {"code": dossier.code, "state": national_service.digest_state(mapped.snapshot)},
-        option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z,
+    content = ingest.canonical_json(
+        {"code": dossier.code, "state": national_service.digest_state(mapped.snapshot)}
     )
     fingerprint = hashlib.sha256(content).hexdigest()
     occurrence = seen[fingerprint]

@@ -1,16 +1,14 @@
-"""SQL the national sync needs: unit resolution, procedure levels, stored states, the clock."""
+"""SQL the national sync needs: unit resolution, procedure levels, the clock (the stored states
+are the ingest path's, `app.ingest.repository.current_states`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.ingest.repository import STATE_COLUMNS
 
 _UNITS_BY_CODE = text(
     "SELECT code, agency_code FROM units"
@@ -24,27 +22,6 @@ _NAMED_UNITS = text(
 _PROCEDURE_LEVELS = text(
     "SELECT code, service_level FROM procedures WHERE code = ANY(CAST(:codes AS varchar[]))"
 )
-
-# Only the columns a snapshot sets (received_on, occurred_at and last_event_id are derived), and
-# whether its level follows the procedure's.
-SNAPSHOT_COLUMNS = (
-    *(c for c in STATE_COLUMNS if c not in ("received_on", "occurred_at", "last_event_id")),
-    "follows_procedure_level",
-)
-
-_STORED_STATES = text(
-    f"SELECT code, occurred_at, last_event_id, {', '.join(SNAPSHOT_COLUMNS)}"  # noqa: S608 - constant columns
-    " FROM dossiers WHERE code = ANY(CAST(:codes AS varchar[]))"
-)
-
-
-@dataclass(frozen=True)
-class StoredState:
-    """A dossier's current snapshot, with what the national sync chains new records to."""
-
-    occurred_at: dt.datetime
-    last_event_id: int
-    snapshot: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -81,21 +58,6 @@ async def procedure_levels(session: AsyncSession, codes: Sequence[str]) -> dict[
         return {}
     rows = await session.execute(_PROCEDURE_LEVELS, {"codes": sorted(set(codes))})
     return {row.code: int(row.service_level) for row in rows}
-
-
-async def stored_states(session: AsyncSession, codes: Sequence[str]) -> dict[str, StoredState]:
-    """The current snapshot of each known dossier (call with the dossiers locked)."""
-    if not codes:
-        return {}
-    rows = (await session.execute(_STORED_STATES, {"codes": sorted(set(codes))})).mappings()
-    return {
-        row["code"]: StoredState(
-            occurred_at=row["occurred_at"],
-            last_event_id=row["last_event_id"],
-            snapshot={c: row[c] for c in SNAPSHOT_COLUMNS},
-        )
-        for row in rows
-    }
 
 
 async def clock(session: AsyncSession) -> dt.datetime:

@@ -38,7 +38,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -97,8 +96,7 @@ def _snapshot(dossier: DossierIn, follows_procedure_level: bool) -> dict[str, An
 
 
 def _digest(content: Any) -> str:
-    encoded = orjson.dumps(content, option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z)
-    return hashlib.sha256(encoded).hexdigest()
+    return hashlib.sha256(ingest.canonical_json(content)).hexdigest()
 
 
 def digest_state(snapshot: dict[str, Any]) -> dict[str, Any]:
@@ -280,7 +278,7 @@ async def sync_records(
     now = await repository.clock(session)
     current = {
         code: _Current(state.snapshot, f"log:{state.last_event_id}", state.occurred_at)
-        for code, state in (await repository.stored_states(session, codes)).items()
+        for code, state in (await dossiers.current_states(session, codes)).items()
     }
     events: list[dict[str, Any]] = []
     following: list[str] = []
@@ -373,7 +371,7 @@ async def map_records(
     return accepted, outcome.rejected
 
 
-def _procedures(states: Mapping[str, repository.StoredState]) -> set[str]:
+def _procedures(states: Mapping[str, dossiers.StoredState]) -> set[str]:
     return {s.snapshot["procedure_code"] for s in states.values()}
 
 
@@ -401,10 +399,10 @@ async def sync_steps(session: AsyncSession, key: Principal, records: list[Any]) 
     codes = sorted({step.code for _, step in fresh})
     # The dossiers' procedures are locked first (shared), so that a catalog change (level,
     # eligibility) cannot slip between reading the stored state and writing it back.
-    locked = _procedures(await repository.stored_states(session, codes))
+    locked = _procedures(await dossiers.current_states(session, codes))
     await dossiers.lock_procedures(session, locked, shared=True)
     await dossiers.lock_dossiers(session, codes)
-    stored = await repository.stored_states(session, codes)
+    stored = await dossiers.current_states(session, codes)
     # A dossier moved to another procedure meanwhile: that one too (a catalog change takes no
     # dossier lock, so this late lock cannot close a cycle with it).
     await dossiers.lock_procedures(session, _procedures(stored) - locked, shared=True)
