@@ -39,6 +39,12 @@ def samples(exposition: str, name: str) -> list[tuple[dict[str, str], float]]:
     return found
 
 
+async def scrape(base: str) -> str:
+    """GET /metrics, from whichever worker answers."""
+    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+        return (await c.get("/metrics")).text
+
+
 async def fresh_connections(base: str, path: str, count: int, **headers: str) -> list[int]:
     """`count` requests sent at once, each on a connection of its own (the kernel hands each
     new connection to whichever worker accepts first); their statuses."""
@@ -53,7 +59,7 @@ async def fresh_connections(base: str, path: str, count: int, **headers: str) ->
 async def test_requests_land_on_both_workers_and_metrics_count_them_all(
     two_workers: str,
 ) -> None:
-    before = httpx.get(f"{two_workers}/metrics").text
+    before = await scrape(two_workers)
     healthz_before = sum(
         value
         for labels, value in samples(before, "http_requests_total")
@@ -65,7 +71,7 @@ async def test_requests_land_on_both_workers_and_metrics_count_them_all(
         statuses = await fresh_connections(two_workers, "/healthz", 16)
         assert statuses == [200] * 16
         sent += 16
-        after = httpx.get(f"{two_workers}/metrics").text
+        after = await scrape(two_workers)
         answered = {
             labels["pid"]: value for labels, value in samples(after, "worker_requests_answered")
         }
@@ -97,7 +103,7 @@ async def test_one_keys_rate_limit_trips_at_its_capacity_across_both_workers(
     granted = statuses.count(200)
     assert CAPACITY <= granted <= CAPACITY + refilled, (granted, elapsed)
     assert statuses.count(429) == 2 * CAPACITY - granted
-    after = httpx.get(f"{two_workers}/metrics").text
+    after = await scrape(two_workers)
     answered = {
         labels["pid"]: value for labels, value in samples(after, "worker_requests_answered")
     }
