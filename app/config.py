@@ -1,5 +1,6 @@
 """Typed settings, read from the environment (and an optional `.env` file)."""
 
+import os
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +24,12 @@ class Settings(BaseSettings):
         default=Path(".data"), description="Where embedded PostgreSQL keeps data."
     )
     embedded_database: str = Field(default="dossier_stats", description="Database name (embedded).")
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="Server processes of `dossier-stats serve` (`--workers` overrides); default: "
+        "the number of cores. Above 1, a supervisor shares its socket with that many workers.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"

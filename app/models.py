@@ -7,11 +7,13 @@ from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Computed,
     Date,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -328,3 +330,19 @@ class Indicator(Base):
         CheckConstraint("max_points IS NULL OR max_points >= 0", name="max_points_range"),
         CheckConstraint("full_marks_at > 0 AND full_marks_at <= 1", name="full_marks_range"),
     )
+
+
+class RateLimitBucket(Base):
+    """A token bucket of the rate limit, shared by every worker and replica (migration 0013).
+
+    UNLOGGED: a crash of PostgreSQL empties it, which only hands every caller a full bucket;
+    in exchange an update writes no WAL. `granted` is whether the last take found a token."""
+
+    __tablename__ = "rate_limit_buckets"
+
+    bucket: Mapped[str] = mapped_column(Text, primary_key=True)  # `key:<id>` or `address:<ip>`
+    tokens: Mapped[float] = mapped_column(Double, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False)
+    granted: Mapped[bool] = mapped_column(Boolean, nullable=False)
+
+    __table_args__ = ({"prefixes": ["UNLOGGED"]},)

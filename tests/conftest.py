@@ -23,7 +23,15 @@ from app.main import create_app
 from tests.support import reference
 
 TEST_DATABASE = "dossier_stats_test"
-DATA_TABLES = ["dossier_events", "dossiers", "procedures", "api_keys", "units", "domains"]
+DATA_TABLES = [
+    "dossier_events",
+    "dossiers",
+    "procedures",
+    "api_keys",
+    "units",
+    "domains",
+    "rate_limit_buckets",
+]
 # TRUNCATE dossiers also empties the summary tables (trigger dossiers_stats_truncate).
 
 

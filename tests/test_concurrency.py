@@ -1,24 +1,55 @@
 """Concurrent clients sending overlapping batches through the real HTTP stack: every event is
-logged once, every figure equals the brute-force count, and no request deadlocks or fails."""
+logged once, every figure equals the brute-force count, and no request deadlocks or fails.
+Each test runs against the app in this process and against a live server of two worker
+processes (the clients' requests then race in two processes, not one event loop)."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import random
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Dossier, DossierEvent
-from tests.conftest import event
+from tests.conftest import MakeKey, bearer, event
 from tests.support import reference
+from tests.support.live import free_port, start_server, stop_server
 from tests.support.streams import event_stream
 
 CLIENTS = 8
+
+
+@pytest.fixture(scope="module")
+def two_workers(database_url: str) -> Iterator[str]:
+    """The base URL of a live server with WORKERS=2 on the test database."""
+    port = free_port()
+    server = start_server(database_url, port, 2)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_server(server)
+
+
+@pytest.fixture(params=["in_process", "two_workers"])
+async def api(
+    request: pytest.FixtureRequest, client: httpx.AsyncClient, make_key: MakeKey
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client with a key of every scope, of the app in this process or of two workers."""
+    key = bearer(await make_key("ingest", "read", "admin"))
+    if request.param == "in_process":
+        client.headers.update(key)
+        yield client
+        return
+    base = request.getfixturevalue("two_workers")
+    async with httpx.AsyncClient(base_url=base, headers=key, timeout=120) as live:
+        yield live
 
 
 def _without_ties(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -206,7 +206,7 @@ _DOWN_ERROR_NAMES = frozenset(
 RETRY_AFTER_SECONDS = 5
 
 
-def _is_database_down(exc: BaseException) -> bool:
+def is_database_down(exc: BaseException) -> bool:
     """True for errors that mean PostgreSQL is unreachable or busy, not a bug in a query."""
     if isinstance(exc, (OSError, PoolTimeoutError)):  # refused, reset, socket gone, timeouts
         return True
@@ -268,7 +268,7 @@ def install_error_handlers(app: FastAPI) -> None:
     # re-raises what reaches the catch-all to the server, which would log every retryable
     # outage as a crash.
     async def _database(request: Request, exc: Exception) -> JSONResponse:
-        if _is_database_down(exc):
+        if is_database_down(exc):
             logger.warning("database unavailable: %s", type(exc).__name__)
             return service_unavailable()
         return _internal_error(request)

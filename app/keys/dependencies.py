@@ -5,24 +5,26 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.core.problems import Forbidden, NotAuthenticated
 from app.db import SessionDep
-from app.keys.service import Principal, authenticate
+from app.keys.service import LOOKED_UP_KEY, Principal, authenticate
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`.")
 
 
 async def current_principal(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     """The caller; 401 without a known, unrevoked key."""
     if credentials is None or not credentials.credentials:
         raise NotAuthenticated("Missing API key: send 'Authorization: Bearer <key>'.")
-    principal = await authenticate(session, credentials.credentials)
+    looked_up = getattr(request.state, LOOKED_UP_KEY, None)  # by the rate limit, if on
+    principal = await authenticate(session, credentials.credentials, looked_up)
     if principal is None:
         raise NotAuthenticated("Unknown or revoked API key.")
     return principal

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,15 +30,35 @@ class Principal:
     unit_code: str | None
 
 
+# Where the rate limit leaves the key it looked up (in the request state), so that
+# authentication reuses it instead of running the same query again.
+LOOKED_UP_KEY = "looked_up_key"
+
+
+@dataclass(frozen=True)
+class LookedUpKey:
+    """A key looked up before authentication: the presented key's hash and the unrevoked
+    key's row (id, name, source, key_hash, scopes, unit_code), None when there is none."""
+
+    digest: bytes
+    row: Any | None
+
+
 def hash_key(key: str) -> bytes:
     """The stored form of a key."""
     return hashlib.sha256(key.encode("utf-8")).digest()
 
 
-async def authenticate(session: AsyncSession, presented: str) -> Principal | None:
-    """The principal behind a presented key, or None when the key is unknown or revoked."""
+async def authenticate(
+    session: AsyncSession, presented: str, looked_up: LookedUpKey | None = None
+) -> Principal | None:
+    """The principal behind a presented key, or None when the key is unknown or revoked;
+    `looked_up` (when it is of the same key) saves the query."""
     digest = hash_key(presented)
-    key = await repository.find_active_by_hash(session, digest)
+    if looked_up is not None and hmac.compare_digest(looked_up.digest, digest):
+        key = looked_up.row
+    else:
+        key = await repository.find_active_by_hash(session, digest)
     # The lookup is by hash, so the secret never meets a timing-sensitive comparison;
     # the constant-time check guards the row we got back all the same.
     if key is None or not hmac.compare_digest(bytes(key.key_hash), digest):

@@ -83,11 +83,16 @@ def seed_command() -> None:
 def serve_command(
     host: Annotated[str | None, typer.Option(help="Default: HOST or 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="Default: PORT or 8000")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Server processes. Default: WORKERS or the cores")
+    ] = None,
 ) -> None:
     """Migrate, seed the catalog, and serve the API; SIGTERM or SIGINT stops it and the embedded
-    PostgreSQL it started (the process then ends by that signal: exit status 143 or 130)."""
+    PostgreSQL it started (the process then ends by that signal: exit status 143 or 130).
+    With more than one worker this process supervises them; a worker that dies is restarted,
+    one that cannot start stops the service (exit status 3)."""
     with serving.lifecycle(get_settings()):
-        _serve(host, port)
+        _serve(host, port, workers)
 
 
 @app.command("stop")
@@ -97,10 +102,11 @@ def stop_command() -> None:
     err.print("\n".join(done) if done else "nothing was running")
 
 
-def _serve(host: str | None, port: int | None) -> None:
-    """Start the embedded PostgreSQL if needed, migrate, seed, and run uvicorn until stopped."""
+def _serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Start the embedded PostgreSQL if needed, migrate, seed, and run uvicorn until stopped
+    (with several workers: once here, in the supervisor, before any worker starts)."""
     from app.main import create_app
-    from app.tools.server import run_server
+    from app.tools.server import run_server, run_workers
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -123,6 +129,15 @@ def _serve(host: str | None, port: int | None) -> None:
         "create --name me --scope read --scope ingest --scope admin[/]  (the key is the last "
         "line it prints) and send it as  Authorization: Bearer KEY"
     )
+    processes = workers or settings.workers
+    if processes > 1:
+        run_workers(
+            host=host or settings.host,
+            port=port or settings.port,
+            settings=settings,
+            workers=processes,
+        )
+        return
     run_server(
         create_app(settings),
         host=host or settings.host,

@@ -1,19 +1,38 @@
 """The server entry point of `dossier-stats serve` (and so of the live-server tests): uvicorn
 on h11 with the request head bounded in size and time before any application code runs, and a
-cap on concurrent connections."""
+cap on concurrent connections; with WORKERS > 1, a supervisor and that many worker processes
+sharing its listening socket."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import shutil
+import signal
+import socket
 import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
 
 import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.h11_impl import RequestResponseCycle as _Cycle
+from uvicorn.supervisors.multiprocess import Multiprocess
 
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.core.problems import problem, problem_type, service_unavailable
+
+logger = logging.getLogger("app.serving")
+
+# What a spawned worker process imports by name (it cannot be handed objects made at run time).
+WORKER_APP = "app.tools.server:worker_app"
+WORKER_PROTOCOL = "app.tools.server:SettingsBoundedH11Protocol"
+METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class HeadDeadlineH11Protocol(H11Protocol):
@@ -93,6 +112,18 @@ class HeadDeadlineH11Protocol(H11Protocol):
             self.transport.close()
 
 
+class SettingsBoundedH11Protocol(HeadDeadlineH11Protocol):
+    """The bounded protocol with the limits of this process's settings: the protocol of a
+    worker process, which loads it by name."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        settings = get_settings()
+        self.head_timeout = settings.header_timeout_seconds
+        self.max_head_bytes = settings.max_header_bytes
+        self.max_connections = settings.max_connections
+
+
 def _over_capacity_answer() -> bytes:
     """A whole HTTP/1.1 503 problem+json answer, written raw: no request has been read."""
     answer = service_unavailable("the server is at its connection limit; retry shortly")
@@ -102,21 +133,30 @@ def _over_capacity_answer() -> bytes:
     return b"\r\n".join(head) + b"\r\n\r\n" + bytes(answer.body)
 
 
-def server_config(app: object, *, host: str, port: int, settings: Settings) -> uvicorn.Config:
-    """uvicorn's configuration with the service's limits on request heads and connections."""
-    protocol = type(
-        "BoundedH11Protocol",
-        (HeadDeadlineH11Protocol,),
-        {
-            "head_timeout": settings.header_timeout_seconds,
-            "max_head_bytes": settings.max_header_bytes,
-            "max_connections": settings.max_connections,
-        },
-    )
+def server_config(
+    app: object, *, host: str, port: int, settings: Settings, workers: int = 1
+) -> uvicorn.Config:
+    """uvicorn's configuration with the service's limits on request heads and connections;
+    with `workers` > 1, of the worker processes (`app` then names their app factory)."""
+    protocol: type[HeadDeadlineH11Protocol] | str
+    if workers > 1:
+        protocol = WORKER_PROTOCOL
+    else:
+        protocol = type(
+            "BoundedH11Protocol",
+            (HeadDeadlineH11Protocol,),
+            {
+                "head_timeout": settings.header_timeout_seconds,
+                "max_head_bytes": settings.max_header_bytes,
+                "max_connections": settings.max_connections,
+            },
+        )
     return uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=host,
         port=port,
+        workers=workers,
+        factory=workers > 1,
         http=protocol,  # h11: the parser whose head buffer can be bounded
         ws="none",
         # h11 refuses a head whose unparsed bytes pass this (431 problem+json, then close);
@@ -137,3 +177,112 @@ def run_server(app: object, *, host: str, port: int, settings: Settings) -> None
     server.run()
     if not server.started:
         sys.exit(3)  # uvicorn's own exit status for a failed start
+
+
+# --- several worker processes ---------------------------------------------------------------
+
+
+class Supervisor(Multiprocess):
+    """uvicorn's supervisor of worker processes, which also remembers the stop signal it
+    received and tells the metrics when a worker has gone.
+
+    uvicorn restarts a worker that dies (or stops answering its health check); a worker that
+    fails before it serves (its app cannot be built) stops the supervisor instead, since every
+    restart would fail the same way."""
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket], metrics: Path):
+        super().__init__(config, sockets)
+        self.metrics = metrics
+        self.received: int | None = None
+
+    def handle_int(self) -> None:
+        self.received = signal.SIGINT
+        super().handle_int()
+
+    def handle_term(self) -> None:
+        self.received = signal.SIGTERM
+        super().handle_term()
+
+    def keep_subprocess_alive(self) -> None:
+        before = {process.pid for process in self.processes}
+        super().keep_subprocess_alive()
+        for pid in before - {process.pid for process in self.processes}:
+            _mark_worker_gone(pid, self.metrics)
+
+    def join_all(self) -> None:
+        super().join_all()
+        for process in self.processes:
+            _mark_worker_gone(process.pid, self.metrics)
+
+
+def _mark_worker_gone(pid: int | None, metrics: Path) -> None:
+    """Drop the live-only gauges of a worker that has ended (its counters keep counting)."""
+    from prometheus_client import multiprocess
+
+    if pid is not None:
+        multiprocess.mark_process_dead(pid, str(metrics))  # type: ignore[no-untyped-call]
+
+
+def fresh_metrics_dir() -> tuple[Path, bool]:
+    """The directory where the workers' metrics meet: PROMETHEUS_MULTIPROC_DIR emptied, or a new
+    temporary one. Returns it and whether it is temporary (to be removed at the end)."""
+    configured = os.environ.get(METRICS_DIR_VARIABLE)
+    if not configured:
+        return Path(tempfile.mkdtemp(prefix="dossier-stats-metrics-")), True
+    path = Path(configured)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):  # a previous run's values would add to this one's
+        stale.unlink()
+    return path, False
+
+
+def run_workers(*, host: str, port: int, settings: Settings, workers: int) -> None:
+    """Serve with `workers` processes sharing one listening socket, until a stop signal (then
+    raised again here, once every worker has drained) or a worker that cannot start (exit 3).
+
+    This process stays the supervisor: it owns the socket and, through the caller, the
+    embedded PostgreSQL and the migrations; the workers find the database by DATABASE_URL and
+    write their metrics to PROMETHEUS_MULTIPROC_DIR, both set here before they start."""
+    metrics, temporary = fresh_metrics_dir()
+    os.environ[METRICS_DIR_VARIABLE] = str(metrics)
+    if settings.database_url:
+        os.environ["DATABASE_URL"] = settings.database_url
+    config = server_config(WORKER_APP, host=host, port=port, settings=settings, workers=workers)
+    listening = config.bind_socket()
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    supervisor = Supervisor(config, [listening], metrics)
+    try:
+        supervisor.run()
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        listening.close()
+        if temporary:
+            shutil.rmtree(metrics, ignore_errors=True)
+    if supervisor.received is not None:
+        signal.raise_signal(supervisor.received)  # the caller's handler ends the service
+    logger.error("a worker process could not start; stopping")
+    sys.exit(3)  # uvicorn's own exit status for a failed start
+
+
+def worker_app() -> Any:
+    """The application of one worker process (uvicorn calls this in each process it starts)."""
+    from app.core.observability.logs import configure_logging
+    from app.main import create_app
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    _stop_when_orphaned(os.getppid())
+    return create_app(settings)
+
+
+def _stop_when_orphaned(parent: int) -> None:
+    """Stop this worker gracefully if its supervisor goes away without stopping it (killed):
+    a worker left behind would go on holding the port and database connections."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()

@@ -18,8 +18,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(database_url: str, port: int, **env: str) -> subprocess.Popen[bytes]:
-    """Start `python -m app serve` on `port` and wait until /healthz answers."""
+def start_server(
+    database_url: str, port: int, workers: int = 1, **env: str
+) -> subprocess.Popen[bytes]:
+    """Start `python -m app serve` on `port` with `workers` processes (a supervisor and its
+    workers when more than one) and wait until /healthz answers."""
     server = subprocess.Popen(
         [sys.executable, "-m", "app", "serve"],
         env={
@@ -27,6 +30,7 @@ def start_server(database_url: str, port: int, **env: str) -> subprocess.Popen[b
             "DATABASE_URL": database_url,
             "PORT": str(port),
             "LOG_LEVEL": "warning",
+            "WORKERS": str(workers),
             **env,
         },
         stdout=subprocess.DEVNULL,
@@ -45,7 +49,12 @@ def start_server(database_url: str, port: int, **env: str) -> subprocess.Popen[b
 
 
 def stop_server(server: subprocess.Popen[bytes]) -> None:
-    """Kill the server if it still runs, and reap it."""
+    """Stop the server if it still runs (SIGTERM, so that a supervisor stops its workers; a
+    kill after 30 s), and reap it."""
     if server.poll() is None:
-        server.kill()
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
     server.wait()

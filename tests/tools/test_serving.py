@@ -35,7 +35,12 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def service_env(data_dir: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    return env | {"DATA_DIR": str(data_dir), "PORT": str(port), "LOG_LEVEL": "warning"}
+    return env | {
+        "DATA_DIR": str(data_dir),
+        "PORT": str(port),
+        "LOG_LEVEL": "warning",
+        "WORKERS": "1",  # the default is one per core; tests that want more say so
+    }
 
 
 def postmasters(pgdata: Path) -> list[psutil.Process]:
@@ -141,6 +146,25 @@ def test_sigterm_then_sigint_stop_the_server_and_its_postgres_and_a_start_follow
     server.send_signal(signal.SIGINT)
     assert server.wait(60) == -signal.SIGINT  # a shell shows 130
     assert no_postgres_left(data_dir)
+
+
+def test_sigterm_to_the_supervisor_of_two_workers_stops_them_and_its_postgres(
+    data_dir: Path,
+) -> None:
+    server, port = start_cli(data_dir, "--workers", "2")
+    assert len(postmasters(data_dir / "postgres")) == 1  # the supervisor's, not one per worker
+    assert json.loads((data_dir / "serve.pid").read_text())["pid"] == server.pid
+    workers = [p for p in psutil.Process(server.pid).children() if "spawn_main" in str(p.cmdline())]
+    assert len(workers) == 2
+    assert handles(data_dir) == [server.pid]  # the workers never touch the embedded server
+    assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
+
+    server.send_signal(signal.SIGTERM)
+    assert server.wait(60) == -signal.SIGTERM  # a shell shows 143, as with one process
+    assert no_postgres_left(data_dir)
+    assert not (data_dir / "serve.pid").exists()
+    assert handles(data_dir) == []
+    assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])

@@ -6,6 +6,7 @@ import asyncio
 import signal
 
 import httpx
+import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -14,13 +15,15 @@ from tests.conftest import MakeKey, bearer, event
 from tests.support.live import free_port, start_server, stop_server
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 async def test_sigterm_lets_in_flight_ingest_finish_with_a_true_answer(
-    database_url: str, engine: AsyncEngine, session: AsyncSession, make_key: MakeKey
+    database_url: str, engine: AsyncEngine, session: AsyncSession, make_key: MakeKey, workers: int
 ) -> None:
+    """With two workers the signal goes to their supervisor, which passes it on and waits."""
     key = bearer(await make_key("ingest", "read"))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = await asyncio.to_thread(start_server, database_url, port)
+    server = await asyncio.to_thread(start_server, database_url, port, workers)
     try:
         async with httpx.AsyncClient(base_url=base, headers=key, timeout=30) as c:
             first = await c.post("/v1/events", json={"events": [event("e1")]})

@@ -2,17 +2,24 @@
 
 Each app gets its own registry (several apps may live in one process, as in the tests); the
 pool gauges are read from the engine at scrape time.
+
+Under a supervisor (`WORKERS` > 1) the supervisor sets PROMETHEUS_MULTIPROC_DIR and
+prometheus_client's multiprocess mode takes over: every worker writes its values to files
+there, and GET /metrics, whichever worker answers it, sums the counters and histograms of all
+workers (those that have ended included). The pool gauges are per worker then, with a `pid`
+label, of the live workers only (mode `liveall`), as is `worker_requests_answered`.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
@@ -20,6 +27,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 UNMATCHED_ROUTE = "<unmatched>"
 OUTCOMES = ("applied", "stale", "duplicate", "rejected")
+
+
+POOL_GAUGES = (
+    ("db_pool_size", "Connections the pool keeps.", "size"),
+    ("db_pool_checked_out", "Connections in use.", "checkedout"),
+    ("db_pool_checked_in", "Idle connections in the pool.", "checkedin"),
+    ("db_pool_overflow", "Connections beyond the pool size (negative: room left).", "overflow"),
+)
+
+
+def multiprocess_dir() -> str | None:
+    """PROMETHEUS_MULTIPROC_DIR when this process is a worker of a supervisor, else None."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
 class _PoolCollector(Collector):
@@ -33,19 +53,34 @@ class _PoolCollector(Collector):
         if engine is None:
             return
         pool = engine.pool
-        for name, doc, read in (
-            ("db_pool_size", "Connections the pool keeps.", "size"),
-            ("db_pool_checked_out", "Connections in use.", "checkedout"),
-            ("db_pool_checked_in", "Idle connections in the pool.", "checkedin"),
-            (
-                "db_pool_overflow",
-                "Connections beyond the pool size (negative: room left).",
-                "overflow",
-            ),
-        ):
+        for name, doc, read in POOL_GAUGES:
             gauge = GaugeMetricFamily(name, doc)
             gauge.add_metric([], float(getattr(pool, read)()))
             yield gauge
+
+
+class _WorkerGauges:
+    """The pool gauges and the request count of this worker, in multiprocess mode: written to
+    the shared directory after each request (a scrape may land on any worker)."""
+
+    def __init__(self, state: Any, registry: CollectorRegistry) -> None:
+        self._state = state
+        self.pool = [
+            (Gauge(name, doc, multiprocess_mode="liveall", registry=registry), read)
+            for name, doc, read in POOL_GAUGES
+        ]
+        self.answered = Gauge(
+            "worker_requests_answered",
+            "HTTP requests this worker process has answered since it started (label pid).",
+            multiprocess_mode="liveall",
+            registry=registry,
+        )
+
+    def refresh(self) -> None:
+        engine = getattr(self._state, "engine", None)
+        if engine is not None:
+            for gauge, read in self.pool:
+                gauge.set(float(getattr(engine.pool, read)()))
 
 
 class Metrics:
@@ -75,7 +110,18 @@ class Metrics:
         for api in ("events", "dvcqg"):
             for outcome in OUTCOMES:
                 self.events.labels(outcome=outcome, api=api)
-        self.registry.register(_PoolCollector(app_state))
+        self.shared_dir = multiprocess_dir()
+        self.worker: _WorkerGauges | None = None
+        if self.shared_dir is None:
+            self.registry.register(_PoolCollector(app_state))
+        else:
+            self.worker = _WorkerGauges(app_state, self.registry)
+
+    def answered(self) -> None:
+        """A request has been answered (counted per worker under a supervisor)."""
+        if self.worker is not None:
+            self.worker.answered.inc()
+            self.worker.refresh()
 
     def count_events(self, api: str, **by_outcome: int) -> None:
         """Add a batch's outcome counts (applied=…, stale=…, duplicate=…, rejected=…)."""
@@ -84,8 +130,16 @@ class Metrics:
                 self.events.labels(outcome=outcome, api=api).inc(n)
 
     def exposition(self) -> bytes:
-        """The registry in the Prometheus text format."""
-        return generate_latest(self.registry)
+        """The registry in the Prometheus text format; under a supervisor, every worker's."""
+        if self.shared_dir is None:
+            return generate_latest(self.registry)
+        from prometheus_client import multiprocess
+
+        assert self.worker is not None
+        self.worker.refresh()
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=self.shared_dir)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
 
 
 def metrics_of(request: Request) -> Metrics:
@@ -131,6 +185,7 @@ class MetricsMiddleware:
             }
             self.metrics.requests.labels(**labels).inc()
             self.metrics.latency.labels(**labels).observe(time.perf_counter() - started)
+            self.metrics.answered()
 
 
 router = APIRouter(tags=["operations"])
