@@ -30,6 +30,15 @@ def tree_rss(pid: int) -> int:
     return total
 
 
+def largest_rss(pid: int) -> int:
+    """Resident bytes of the largest process among a process and its children."""
+    largest = 0
+    for p in _tree(pid):
+        with suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            largest = max(largest, p.memory_info().rss)
+    return largest
+
+
 def tree_cpu(pid: int | None) -> float:
     """User + system CPU seconds of a process, its living children, and the children it reaped
     (PostgreSQL backends that ended: their time moves into the postmaster's children_* times)."""
@@ -62,6 +71,7 @@ class Monitor:
         self.pg_pid = pg_pid
         self.interval = interval
         self.peak = 0
+        self.peak_process = 0
         self.phase = "start"
         self.phase_peak: dict[str, int] = {}
         self.cpu: dict[str, dict[str, float]] = {}
@@ -76,6 +86,7 @@ class Monitor:
     def sample(self) -> None:
         rss = tree_rss(self.server_pid)
         self.peak = max(self.peak, rss)
+        self.peak_process = max(self.peak_process, largest_rss(self.server_pid))
         self.phase_peak[self.phase] = max(self.phase_peak.get(self.phase, 0), rss)
 
     def start(self) -> None:
