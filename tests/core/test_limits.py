@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
+from app.core.middleware.ratelimit import RateLimitMiddleware
 from app.main import create_app
 from tests.conftest import MakeKey, bearer, event
 
@@ -59,6 +60,31 @@ async def test_rate_limit_counts_every_spelling_of_a_key_in_one_bucket(
             assert response.status_code == 200
         again = await c.get("/v1/domains", headers={"Authorization": f"bEaReR {key}"})
         assert_problem(again, 429)
+
+
+async def test_rate_limit_forgets_only_buckets_that_have_refilled(
+    settings: Settings, make_key: MakeKey, engine: AsyncEngine
+) -> None:
+    """A bucket untouched for a whole refill time (capacity / rate = one minute) is full again:
+    the periodic prune deletes it; a bucket taken from within that time keeps its tokens."""
+    key = await make_key("read")
+    async with client_for(settings, rate_limit_per_minute=3) as c:
+        for _ in range(3):
+            assert (await c.get("/v1/domains", headers=bearer(key))).status_code == 200
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO rate_limit_buckets (bucket, tokens, updated_at, granted)"
+                " VALUES ('address:203.0.113.9', 0, clock_timestamp() - interval '61 seconds',"
+                " false)"
+            )
+        )
+    await RateLimitMiddleware(app=None, per_minute=3)._prune(engine)  # type: ignore[arg-type]
+    async with engine.connect() as conn:
+        left = (await conn.execute(text("SELECT bucket, tokens FROM rate_limit_buckets"))).all()
+    assert [(bucket.split(":")[0], tokens < 1) for bucket, tokens in left] == [("key", True)]
+    async with client_for(settings, rate_limit_per_minute=3) as c:
+        assert_problem(await c.get("/v1/domains", headers=bearer(key)), 429)
 
 
 async def test_rate_limit_is_off_by_default(api: httpx.AsyncClient) -> None:
