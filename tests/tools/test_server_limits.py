@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -183,3 +184,30 @@ def test_connections_over_the_cap_get_503_problem_json(
     with connect(port) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert read_until_closed(sock).startswith(b"HTTP/1.1 200")
+
+
+_FAILING_LIFESPAN = """
+import contextlib
+from fastapi import FastAPI
+from app.config import Settings
+from app.tools.server import run_server
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    raise RuntimeError("no database today")
+    yield
+
+run_server(FastAPI(lifespan=lifespan), host="127.0.0.1", port={port}, settings=Settings())
+"""
+
+
+def test_a_server_whose_lifespan_fails_exits_3_instead_of_serving() -> None:
+    """A lifespan that raises stops the server with status 3, uvicorn's startup failure, which
+    also makes a supervisor stop instead of restarting the worker: never a server that answers
+    without its database engine."""
+    program = _FAILING_LIFESPAN.format(port=free_port())
+    started = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, timeout=20, check=False
+    )
+    assert started.returncode == 3, started.stderr.decode()[-2000:]
+    assert b"no database today" in started.stderr
