@@ -200,14 +200,29 @@ async def lifespan(app):
 run_server(FastAPI(lifespan=lifespan), host="127.0.0.1", port={port}, settings=Settings())
 """
 
+# Workers build the service's own app: a database URL whose driver does not exist makes its
+# lifespan (create_engine) fail in every worker.
+_FAILING_WORKERS = """
+from app.config import Settings
+from app.tools.server import run_workers
 
-def test_a_server_whose_lifespan_fails_exits_3_instead_of_serving() -> None:
-    """A lifespan that raises stops the server with status 3, uvicorn's startup failure, which
-    also makes a supervisor stop instead of restarting the worker: never a server that answers
-    without its database engine."""
-    program = _FAILING_LIFESPAN.format(port=free_port())
+if __name__ == "__main__":
+    settings = Settings(database_url="postgresql+nosuchdriver://u@localhost/db")
+    run_workers(host="127.0.0.1", port={port}, settings=settings, workers=2)
+"""
+
+
+@pytest.mark.parametrize("program", [_FAILING_LIFESPAN, _FAILING_WORKERS], ids=["one", "two"])
+def test_a_server_whose_lifespan_fails_exits_3_instead_of_serving(
+    program: str, tmp_path: Path
+) -> None:
+    """A lifespan that raises stops the server with status 3, uvicorn's startup failure; a
+    supervisor whose workers fail so stops with 3 too, instead of restarting them for ever:
+    never a server that answers without its database engine."""
+    script = tmp_path / "serve.py"  # a file, so that the workers can import the main module
+    script.write_text(program.format(port=free_port()))
     started = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, timeout=20, check=False
+        [sys.executable, str(script)], capture_output=True, timeout=30, check=False
     )
     assert started.returncode == 3, started.stderr.decode()[-2000:]
-    assert b"no database today" in started.stderr
+    assert b"startup failed" in started.stderr.lower() or b"no database today" in started.stderr
