@@ -187,7 +187,7 @@ class Supervisor(Multiprocess):
     received and tells the metrics when a worker has gone.
 
     uvicorn restarts a worker that dies (or stops answering its health check); a worker that
-    fails before it serves (its app cannot be built) stops the supervisor instead, since every
+    fails before it serves (its app or its lifespan fails) stops the supervisor instead, since every
     restart would fail the same way."""
 
     def __init__(self, config: uvicorn.Config, sockets: list[socket.socket], metrics: Path):
