@@ -31,7 +31,7 @@ stop: install  ## stop the service started from this checkout and its embedded P
 
 # Coverage of app/ (the server and CLI subprocesses included) must not fall below this floor.
 # A floor that only rises: when the figure goes up, raise it to the new figure rounded down.
-COVERAGE_FLOOR := 88
+COVERAGE_FLOOR := 89
 test: install  ## the whole test suite against a real PostgreSQL, with coverage of app/
 	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 
