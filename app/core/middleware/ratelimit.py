@@ -27,29 +27,30 @@ logger = logging.getLogger(__name__)
 # token leaves the refilled amount and answers granted = false. Concurrent takes of one bucket
 # queue on its row for the length of this statement only (it runs outside the request's
 # transaction, in autocommit).
+# The bucket's tokens refilled up to this statement's start: one instant for the tokens left,
+# the grant and the time stored (`clock_timestamp()` read three times could grant a token that
+# the tokens left do not pay for).
+_REFILLED = (
+    "least(CAST(:capacity AS float8), b.tokens + CAST(:rate AS float8)"
+    " * greatest(0, extract(epoch FROM statement_timestamp() - b.updated_at)::float8))"
+)
 _TAKE_TOKEN = text(
-    """
+    f"""
 WITH found AS (
     SELECT id, name, source, key_hash, scopes, unit_code FROM api_keys
     WHERE key_hash = :key_hash AND revoked_at IS NULL
 ), taken AS (
     INSERT INTO rate_limit_buckets AS b (bucket, tokens, updated_at, granted)
     SELECT coalesce('key:' || (SELECT id FROM found), 'address:' || :address),
-           CAST(:capacity AS float8) - 1, clock_timestamp(), true
+           CAST(:capacity AS float8) - 1, statement_timestamp(), true
     ON CONFLICT (bucket) DO UPDATE SET
-        tokens = least(CAST(:capacity AS float8), b.tokens + CAST(:rate AS float8)
-                 * greatest(0, extract(epoch FROM clock_timestamp() - b.updated_at)::float8))
-               - CASE WHEN least(CAST(:capacity AS float8), b.tokens + CAST(:rate AS float8)
-                 * greatest(0, extract(epoch FROM clock_timestamp() - b.updated_at)::float8))
-                 >= 1 THEN 1 ELSE 0 END,
-        granted = least(CAST(:capacity AS float8), b.tokens + CAST(:rate AS float8)
-                 * greatest(0, extract(epoch FROM clock_timestamp() - b.updated_at)::float8))
-                 >= 1,
-        updated_at = clock_timestamp()
+        tokens = {_REFILLED} - CASE WHEN {_REFILLED} >= 1 THEN 1 ELSE 0 END,
+        granted = {_REFILLED} >= 1,
+        updated_at = statement_timestamp()
     RETURNING granted, tokens
 )
 SELECT taken.granted, taken.tokens, found.* FROM taken LEFT JOIN found ON true
-"""
+"""  # noqa: S608 - built from the constant above, not from input
 )
 
 # A bucket untouched for a whole refill time is full again: its row says nothing a missing
